@@ -1,0 +1,252 @@
+"""The scenario file: one validated schema, where any number may be a range.
+
+    name: llama-70b
+    workload: {input_tokens: 1500, output_tokens: 300}
+    deployments:
+      self:
+        self_hosted: {accelerator: H100-SXM, accelerators: 4, model: llama-3.1-70b,
+                      precision: fp8, lease_usd_per_hour: {low: 2.0, mode: 2.5, high: 4.0}}
+      api:
+        list_price: {input_usd_per_m: 0.6, output_usd_per_m: 0.8, source: "..."}
+
+A deployment is priced in one of three ways: a list price, a self-hosted TCO (hardware,
+facility, model and serving), or the seed article's top-down method.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from unitcost.economics.distributions import Range
+from unitcost.economics.roofline import DEFAULT_BANDWIDTH_EFFICIENCY, DEFAULT_MFU
+from unitcost.errors import InputError, describe_validation_error
+
+__all__ = [
+    "DeploymentSpec",
+    "FeatureSpec",
+    "ListPriceSpec",
+    "MeasuredThroughput",
+    "Number",
+    "Scenario",
+    "SeedSpec",
+    "SelfHostedSpec",
+    "TrainingSpec",
+    "WorkloadSpec",
+    "load_scenario",
+    "parse_scenario",
+]
+
+Number = float | Range
+
+
+def _bounded(low: float | None = None, high: float | None = None, strict: bool = False) -> Any:
+    accepted = (
+        f"a number{' > ' if strict else ' ≥ '}{low:g}" if high is None and low is not None
+        else f"a number in [{low:g}, {high:g}]"
+    )
+
+    def check(value: Number) -> Number:
+        values = (value.low, value.high) if isinstance(value, Range) else (value,)
+        for v in values:
+            too_low = low is not None and (v <= low if strict else v < low)
+            if too_low or (high is not None and v > high):
+                raise ValueError(f"{v:g} is out of bounds; accepted: {accepted} or a range of them")
+        return value
+
+    return AfterValidator(check)
+
+
+NonNegative = Annotated[Number, _bounded(0.0)]
+Positive = Annotated[Number, _bounded(0.0, strict=True)]
+Share = Annotated[Number, _bounded(0.0, 1.0)]
+AtLeastOne = Annotated[Number, _bounded(1.0)]
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ListPriceSpec(_Spec):
+    """An API's list price per 1M tokens."""
+
+    input_usd_per_m: NonNegative
+    output_usd_per_m: NonNegative
+    cached_input_usd_per_m: NonNegative | None = None
+    reasoning_usd_per_m: NonNegative | None = None
+    source: str = "input list_price"
+
+
+class MeasuredThroughput(_Spec):
+    """Tokens/s one replica sustains, e.g. from `unitcost bench`."""
+
+    input_tokens_per_s: Positive
+    output_tokens_per_s: Positive
+    source: str = "input throughput (measured)"
+
+
+class SelfHostedSpec(_Spec):
+    accelerator: str
+    accelerators: int = Field(1, ge=1, description="accelerators per replica (tensor parallel)")
+    purchase_usd: NonNegative | None = None
+    lifetime_years: Positive = 4.0
+    cost_of_capital: NonNegative = 0.0
+    lease_usd_per_hour: NonNegative | None = None
+    host_opex_usd_per_hour: NonNegative = 0.0
+    networking_usd_per_hour: NonNegative = 0.0
+    serving_overhead: NonNegative = 0.0
+    power_watts: Positive | None = None
+    average_load: Share = 0.7
+    facility: str | None = None
+    pue: AtLeastOne | None = None
+    electricity_usd_per_kwh: NonNegative | None = None
+    wue_l_per_kwh: NonNegative | None = None
+    carbon_g_per_kwh: NonNegative | None = None
+    model: str
+    precision: Literal["bf16", "fp16", "fp8", "int8", "int4"] = "bf16"
+    batch_size: Positive = 32.0
+    mfu: Share = DEFAULT_MFU
+    bandwidth_efficiency: Share = DEFAULT_BANDWIDTH_EFFICIENCY
+    batching_efficiency: Share = 1.0
+    utilisation: Share = 0.5
+    throughput: MeasuredThroughput | None = None
+
+
+class EnergyCheckSpec(_Spec):
+    """Bottom-up energy to hold against the seed method's flat overhead."""
+
+    overhead: str
+    accelerator: str | None = None
+    power_watts: Positive | None = None
+    pue: AtLeastOne = 1.3
+    electricity_usd_per_kwh: NonNegative = 0.10
+    average_load: Share = 1.0
+
+
+class SeedSpec(_Spec):
+    tco_usd_per_hour: Positive
+    tokens_per_s: Positive
+    overheads: dict[str, NonNegative] = {}
+    composition: Literal["add", "compound"] = "add"
+    energy_check: EnergyCheckSpec | None = None
+
+    @model_validator(mode="after")
+    def _check_overhead_named(self) -> SeedSpec:
+        check = self.energy_check
+        if check is not None and check.overhead not in self.overheads:
+            raise ValueError(
+                f"energy_check.overhead {check.overhead!r} is not one of the overheads: "
+                f"{', '.join(self.overheads) or '(none)'}"
+            )
+        return self
+
+
+class DeploymentSpec(_Spec):
+    list_price: ListPriceSpec | None = None
+    self_hosted: SelfHostedSpec | None = None
+    seed: SeedSpec | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> DeploymentSpec:
+        given = [k for k in ("list_price", "self_hosted", "seed") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                f"give exactly one of list_price, self_hosted, seed (got {', '.join(given) or 'none'})"
+            )
+        return self
+
+
+class WorkloadSpec(_Spec):
+    input_tokens: Positive = 1000.0
+    output_tokens: Positive = 250.0
+
+
+class FeatureSpec(_Spec):
+    name: str
+    users: NonNegative
+    attach_rate: Share
+    requests_per_user_month: NonNegative
+    input_tokens: NonNegative
+    output_tokens: NonNegative
+    model_mix: dict[str, Share]
+    arpu_uplift_usd_month: NonNegative
+    eval_safety_overhead: NonNegative = 0.0
+    fixed_usd_month: NonNegative = 0.0
+
+    @model_validator(mode="after")
+    def _mix_sums_to_one(self) -> FeatureSpec:
+        points = [v.point if isinstance(v, Range) else v for v in self.model_mix.values()]
+        if not self.model_mix or abs(sum(points) - 1.0) > 1e-6:
+            raise ValueError(
+                f"model_mix shares must add up to 1 (got {sum(points):g}); "
+                "accepted: {deployment: share, ...}"
+            )
+        return self
+
+
+class TrainingSpec(_Spec):
+    deployment: str
+    training_tokens_t: Positive | None = None
+    params_active_b: Positive | None = None
+    accelerator: str = "H100-SXM"
+    precision: Literal["bf16", "fp16", "fp8", "int8", "int4"] = "bf16"
+    mfu: Share = 0.4
+    usd_per_gpu_hour: NonNegative
+    lifetime_tokens_served: Positive
+
+
+class MonteCarloSpec(_Spec):
+    samples: int = Field(10_000, ge=1)
+    seed: int = 0
+
+
+class Scenario(_Spec):
+    name: str
+    description: str = ""
+    workload: WorkloadSpec = WorkloadSpec()
+    deployments: dict[str, DeploymentSpec] = Field(min_length=1)
+    features: list[FeatureSpec] = []
+    training: list[TrainingSpec] = []
+    monte_carlo: MonteCarloSpec = MonteCarloSpec()
+    tornado_output: str | None = None
+
+    @model_validator(mode="after")
+    def _references(self) -> Scenario:
+        known = set(self.deployments)
+        for t in self.training:
+            if t.deployment not in known:
+                raise ValueError(f"training.deployment {t.deployment!r} is not one of: {', '.join(known)}")
+        for f in self.features:
+            for name in f.model_mix:
+                if name not in known:
+                    raise ValueError(
+                        f"features.{f.name}.model_mix: {name!r} is not a deployment; "
+                        f"deployments are: {', '.join(sorted(known))}"
+                    )
+        return self
+
+
+def parse_scenario(raw: Any, origin: str = "scenario") -> Scenario:
+    if not isinstance(raw, dict):
+        raise InputError(f"{origin}: expected a mapping with name and deployments")
+    try:
+        return Scenario.model_validate(raw)
+    except ValidationError as exc:
+        raise InputError(describe_validation_error(exc, prefix=origin)) from None
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"scenario file {str(p)!r} does not exist")
+    text = p.read_text(encoding="utf-8")
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise InputError(f"{p}: not valid YAML{where}; accepted: a YAML mapping") from None
+    return parse_scenario(raw, origin=p.name)

@@ -1,0 +1,129 @@
+"""The one exception tree of unitcost.
+
+    UnitcostError
+    ├── InputError            bad input from a person: CLI exit code 2, HTTP 400
+    │   ├── CatalogLookupError    unknown accelerator / model / preset (lists what is known)
+    │   └── NotFoundError         unknown model or route over HTTP (404)
+    ├── AuthError             missing or wrong API key (401)
+    ├── PermissionDenied      a tenant key asking for another tenant's data (403)
+    ├── PayloadTooLarge       request body over the configured limit (413)
+    ├── LimitExceeded         rate limit or budget exhausted (429)
+    ├── UpstreamError         an upstream answered with an error or broke (502)
+    │   └── UpstreamTimeout       connect, first-token or between-token timeout (504)
+    └── LedgerError           the ledger could not be read or written
+
+Every message is one line that says what was wrong and what is accepted, so the CLI
+can print it as is and the gateway can put it in an OpenAI-shaped error body.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, ClassVar
+
+__all__ = [
+    "AuthError",
+    "CatalogLookupError",
+    "InputError",
+    "LedgerError",
+    "LimitExceeded",
+    "NotFoundError",
+    "PayloadTooLarge",
+    "PermissionDenied",
+    "UnitcostError",
+    "UpstreamError",
+    "UpstreamTimeout",
+    "describe_validation_error",
+]
+
+
+class UnitcostError(Exception):
+    """Base of every error unitcost raises on purpose."""
+
+    status_code: ClassVar[int] = 500
+    error_type: ClassVar[str] = "server_error"
+    code: ClassVar[str | None] = None
+
+    def __init__(self, message: str, *, param: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+
+    def to_openai(self) -> dict[str, Any]:
+        """The error as OpenAI's API shapes it: {"error": {message, type, param, code}}."""
+        return {
+            "error": {
+                "message": self.message,
+                "type": self.error_type,
+                "param": self.param,
+                "code": self.code,
+            }
+        }
+
+
+class InputError(UnitcostError):
+    """Input that cannot be used: a malformed file, a bad flag, an invalid field."""
+
+    status_code = 400
+    error_type = "invalid_request_error"
+
+
+class CatalogLookupError(InputError):
+    """A name the catalog does not know; the message lists the names it does."""
+
+    def __init__(self, kind: str, name: str, known: Iterable[str]) -> None:
+        names = ", ".join(sorted(known))
+        super().__init__(f"unknown {kind} {name!r}; the catalog knows: {names}", param=kind)
+
+
+class NotFoundError(InputError):
+    status_code = 404
+    code = "model_not_found"
+
+
+class AuthError(UnitcostError):
+    status_code = 401
+    error_type = "authentication_error"
+    code = "invalid_api_key"
+
+
+class PermissionDenied(UnitcostError):
+    status_code = 403
+    error_type = "permission_error"
+
+
+class PayloadTooLarge(InputError):
+    status_code = 413
+    code = "request_too_large"
+
+
+class LimitExceeded(UnitcostError):
+    status_code = 429
+    error_type = "rate_limit_error"
+
+
+class UpstreamError(UnitcostError):
+    status_code = 502
+    error_type = "upstream_error"
+
+
+class UpstreamTimeout(UpstreamError):
+    status_code = 504
+    code = "upstream_timeout"
+
+
+class LedgerError(UnitcostError):
+    pass
+
+
+def describe_validation_error(exc: Any, prefix: str = "") -> str:
+    """One line from a pydantic ValidationError: `field.path: what was wrong (got X)`."""
+    first = exc.errors()[0]
+    loc = ".".join(str(p) for p in first["loc"] if not str(p).startswith("function-"))
+    where = f"{prefix}.{loc}" if prefix and loc else (prefix or loc or "input")
+    msg = str(first["msg"]).removeprefix("Value error, ")
+    got = first.get("input")
+    shown = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
+    more = len(exc.errors()) - 1
+    tail = f" [+{more} more]" if more else ""
+    return f"{where}: {msg}{shown}{tail}"
