@@ -1,9 +1,9 @@
 """unitcost: what every AI token really costs, and the machinery that makes it cost less.
 
-    >>> import unitcost
-    >>> card = unitcost.PriceCard(input_usd_per_m=0.25, output_usd_per_m=2.0)
-    >>> card.cost(unitcost.TokenUsage(prompt_tokens=1000, completion_tokens=100)).total
-    0.00045
+>>> import unitcost
+>>> card = unitcost.PriceCard(input_usd_per_m=0.25, output_usd_per_m=2.0)
+>>> card.cost(unitcost.TokenUsage(prompt_tokens=1000, completion_tokens=100)).total
+0.00045
 """
 
 from unitcost.catalog import Catalog, load_catalog
@@ -36,8 +36,8 @@ __all__ = [
     "Workload",
     "__version__",
     "evaluate",
-    "load_scenario",
     "load_catalog",
+    "load_scenario",
     "monte_carlo",
     "seed_cost",
     "tornado",

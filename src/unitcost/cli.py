@@ -33,7 +33,9 @@ err = Console(stderr=True)
 
 def example_path(name: str) -> Path:
     examples = resources.files("unitcost") / "examples"
-    known = sorted(p.name.removesuffix(".yaml") for p in examples.iterdir() if p.name.endswith(".yaml"))
+    known = sorted(
+        p.name.removesuffix(".yaml") for p in examples.iterdir() if p.name.endswith(".yaml")
+    )
     if name not in known:
         raise InputError(f"--example: unknown {name!r}; accepted: {', '.join(known)}")
     return Path(str(examples / f"{name}.yaml"))
@@ -41,7 +43,10 @@ def example_path(name: str) -> Path:
 
 def _scenario_from_flags(flags: dict[str, Any]) -> Scenario:
     """Build a one-deployment scenario from `estimate`'s flags."""
-    workload = {"input_tokens": flags.pop("input_tokens"), "output_tokens": flags.pop("output_tokens")}
+    workload = {
+        "input_tokens": flags.pop("input_tokens"),
+        "output_tokens": flags.pop("output_tokens"),
+    }
     given = {k: v for k, v in flags.items() if v is not None}
     overheads = given.pop("overhead", None)
     if "tco_usd_per_hour" in given or "tokens_per_s" in given:
@@ -53,7 +58,9 @@ def _scenario_from_flags(flags: dict[str, Any]) -> Scenario:
         }
         deployment: dict[str, Any] = {"seed": seed}
     elif "input_usd_per_m" in given or "output_usd_per_m" in given:
-        deployment = {"list_price": {k: given.get(k) for k in ("input_usd_per_m", "output_usd_per_m")}}
+        deployment = {
+            "list_price": {k: given.get(k) for k in ("input_usd_per_m", "output_usd_per_m")}
+        }
     elif "accelerator" in given or "model" in given:
         given.pop("composition", None)
         if "input_tokens_per_s" in given or "output_tokens_per_s" in given:
@@ -96,9 +103,13 @@ def _load(scenario: Path | None, example: str | None) -> Scenario:
 @app.command()
 def estimate(
     scenario: Annotated[Path | None, typer.Option(help="scenario YAML file")] = None,
-    example: Annotated[str | None, typer.Option(help="a bundled example, e.g. seed-article")] = None,
+    example: Annotated[
+        str | None, typer.Option(help="a bundled example, e.g. seed-article")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
-    accelerator: Annotated[str | None, typer.Option(help="catalog accelerator, e.g. H100-SXM")] = None,
+    accelerator: Annotated[
+        str | None, typer.Option(help="catalog accelerator, e.g. H100-SXM")
+    ] = None,
     accelerators: Annotated[int | None, typer.Option(help="accelerators per replica (TP)")] = None,
     model: Annotated[str | None, typer.Option(help="catalog model, e.g. llama-3.1-70b")] = None,
     precision: Annotated[str | None, typer.Option(help="bf16, fp16, fp8, int8 or int4")] = None,
@@ -113,7 +124,9 @@ def estimate(
     pue: Annotated[float | None, typer.Option()] = None,
     electricity_usd_per_kwh: Annotated[float | None, typer.Option()] = None,
     power_watts: Annotated[float | None, typer.Option(help="W per accelerator")] = None,
-    average_load: Annotated[float | None, typer.Option(help="share of power drawn on average")] = None,
+    average_load: Annotated[
+        float | None, typer.Option(help="share of power drawn on average")
+    ] = None,
     batch_size: Annotated[float | None, typer.Option()] = None,
     utilisation: Annotated[float | None, typer.Option(help="share of paid hours serving")] = None,
     mfu: Annotated[float | None, typer.Option(help="prefill model FLOPs utilisation")] = None,
@@ -146,8 +159,11 @@ def result_to_dict(result: Any) -> dict[str, Any]:
 
     deployments = {}
     for name, d in result.deployments.items():
-        entry: dict[str, Any] = {"kind": d.kind, "priced_by": d.origin,
-                                 **d.unit_cost.to_dict(result.workload)}
+        entry: dict[str, Any] = {
+            "kind": d.kind,
+            "priced_by": d.origin,
+            **d.unit_cost.to_dict(result.workload),
+        }
         if d.tco is not None:
             entry["usd_per_accelerator_hour"] = d.tco.cost.to_dict()
             entry["usd_per_replica_hour"] = as_float(d.replica_usd_per_hour)
@@ -166,14 +182,19 @@ def result_to_dict(result: Any) -> dict[str, Any]:
         deployments[name] = entry
     data: dict[str, Any] = {
         "scenario": result.scenario.name,
-        "workload": {"input_tokens": as_float(result.workload.input_tokens),
-                     "output_tokens": as_float(result.workload.output_tokens)},
+        "workload": {
+            "input_tokens": as_float(result.workload.input_tokens),
+            "output_tokens": as_float(result.workload.output_tokens),
+        },
         "deployments": deployments,
     }
     if result.training:
         data["training"] = {
-            k: {"gpu_hours": as_float(t.gpu_hours), "usd": as_float(t.usd),
-                "usd_per_1k_served_tokens": as_float(t.usd_per_1k_served_tokens)}
+            k: {
+                "gpu_hours": as_float(t.gpu_hours),
+                "usd": as_float(t.usd),
+                "usd_per_1k_served_tokens": as_float(t.usd_per_1k_served_tokens),
+            }
             for k, t in result.training.items()
         }
     if result.features:
@@ -197,17 +218,35 @@ def scenario_cmd(
     n = samples or spec.monte_carlo.samples
     with Progress(console=err, transient=True, disable=as_json or n < 500_000) as progress:
         task = progress.add_task("sampling", total=n)
-        mc = monte_carlo(spec, samples=n, seed=seed,
-                         progress=lambda k: progress.advance(task, k))
+        mc = monte_carlo(spec, samples=n, seed=seed, progress=lambda k: progress.advance(task, k))
     name, base, bars = tornado(spec, output)
     if as_json:
-        out.print_json(json.dumps({
-            "scenario": spec.name, "samples": mc.samples, "seed": mc.seed, "ranged_inputs": mc.inputs,
-            "percentiles": mc.percentiles(),
-            "tornado": {"output": name, "base": base, "bars": [
-                {"input": b.input, "low": b.low, "high": b.high, "output_at_low": b.output_at_low,
-                 "output_at_high": b.output_at_high, "swing": b.swing} for b in bars]},
-        }))
+        out.print_json(
+            json.dumps(
+                {
+                    "scenario": spec.name,
+                    "samples": mc.samples,
+                    "seed": mc.seed,
+                    "ranged_inputs": mc.inputs,
+                    "percentiles": mc.percentiles(),
+                    "tornado": {
+                        "output": name,
+                        "base": base,
+                        "bars": [
+                            {
+                                "input": b.input,
+                                "low": b.low,
+                                "high": b.high,
+                                "output_at_low": b.output_at_low,
+                                "output_at_high": b.output_at_high,
+                                "swing": b.swing,
+                            }
+                            for b in bars
+                        ],
+                    },
+                }
+            )
+        )
     else:
         from unitcost.report.tables import percentile_table, tornado_table
 
@@ -220,12 +259,77 @@ def scenario_cmd(
             err.print(f"wrote {path}")
 
 
+@app.command("catalog")
+def catalog_cmd(
+    name: Annotated[
+        str | None, typer.Argument(help="an accelerator, model or facility preset")
+    ] = None,
+) -> None:
+    """What the catalog knows, or one entry with every figure and its source."""
+    from rich.table import Table
+
+    from unitcost.catalog import load_catalog
+
+    cat = load_catalog()
+    if name is None:
+        for title, names in (
+            ("accelerators", cat.accelerators),
+            ("models", cat.models),
+            ("facility presets", cat.presets),
+        ):
+            out.print(f"[bold]{title}[/]: {', '.join(names)}")
+        return
+    entry: Any
+    for find in (cat.accelerator, cat.model, cat.facility):
+        try:
+            entry = find(name)
+            break
+        except InputError:
+            continue
+    else:
+        known = [*cat.accelerators, *cat.models, *cat.presets]
+        raise InputError(f"catalog: unknown {name!r}; the catalog knows: {', '.join(known)}")
+    table = Table(title=name, title_justify="left", show_header=False)
+    for key, value in entry.model_dump().items():
+        table.add_row(key, str(value))
+    out.print(table)
+
+
+@app.command()
+def calibration() -> None:
+    """The published measurements behind the roofline's default MFU and bandwidth efficiency."""
+    from rich.table import Table
+
+    from unitcost.economics.calibration import calibrate
+    from unitcost.economics.roofline import DEFAULT_BANDWIDTH_EFFICIENCY, DEFAULT_MFU
+
+    report = calibrate()
+    for title, points in (
+        (
+            f"prefill MFU (default {DEFAULT_MFU:g}, median {report.median_mfu:.3f})",
+            report.prefill_mfu,
+        ),
+        (
+            f"decode bandwidth efficiency (default {DEFAULT_BANDWIDTH_EFFICIENCY:g}, median "
+            f"{report.median_mbu:.3f})",
+            report.decode_mbu,
+        ),
+        ("measured ÷ roofline serving throughput at the defaults", report.throughput_ratio),
+    ):
+        table = Table(title=title, title_justify="left")
+        table.add_column("point")
+        table.add_column("implied", justify="right")
+        table.add_column("source", overflow="fold")
+        for p in points:
+            table.add_row(
+                p.name, f"{p.value:.3f}", f"{p.detail + '; ' if p.detail else ''}{p.source}"
+            )
+        out.print(table)
+
+
 def main() -> None:
     try:
         app()
-    except InputError as exc:
-        err.print(f"error: {exc.message}", markup=False, highlight=False)
-        sys.exit(2)
     except UnitcostError as exc:
-        err.print(f"error: {exc.message}", markup=False, highlight=False)
-        sys.exit(1)
+        print(f"error: {exc.message}", file=sys.stderr)
+        sys.exit(2 if isinstance(exc, InputError) else 1)

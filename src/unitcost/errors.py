@@ -116,14 +116,39 @@ class LedgerError(UnitcostError):
     pass
 
 
+_TYPE_MISMATCH = {
+    "float_type",
+    "float_parsing",
+    "model_type",
+    "dict_type",
+    "int_type",
+    "int_parsing",
+    "model_attributes_type",
+}
+_UNION_TAGS = {"float", "int", "Range", "str", "none", "constrained-float"}
+
+
 def describe_validation_error(exc: Any, prefix: str = "") -> str:
-    """One line from a pydantic ValidationError: `field.path: what was wrong (got X)`."""
-    first = exc.errors()[0]
-    loc = ".".join(str(p) for p in first["loc"] if not str(p).startswith("function-"))
+    """One line from a pydantic ValidationError: `field.path: what was wrong (got X)`.
+
+    A field that takes "a number or a range" fails both branches of the union; the branch
+    that matches the input's shape says what was really wrong, so type mismatches of the
+    other branch are dropped.
+    """
+    errors = exc.errors()
+    real = [e for e in errors if e["type"] not in _TYPE_MISMATCH] or errors
+    first = real[0]
+    loc = ".".join(
+        str(p)
+        for p in first["loc"]
+        if str(p) not in _UNION_TAGS and not str(p).startswith("function-")
+    )
     where = f"{prefix}.{loc}" if prefix and loc else (prefix or loc or "input")
     msg = str(first["msg"]).removeprefix("Value error, ")
+    if first["type"] in _TYPE_MISMATCH and len(real) > 1:
+        msg = "expected a number or a range {low, mode, high}"
     got = first.get("input")
     shown = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
-    more = len(exc.errors()) - 1
-    tail = f" [+{more} more]" if more else ""
+    more = len({tuple(e["loc"][:1]) for e in real}) - 1
+    tail = f" [+{more} more]" if more > 0 else ""
     return f"{where}: {msg}{shown}{tail}"

@@ -29,15 +29,21 @@ __all__ = [
     "Facility",
     "Figure",
     "ModelShape",
-    "PriceRange",
     "Precision",
+    "PriceRange",
     "load_catalog",
 ]
 
 Precision = Literal["bf16", "fp16", "fp8", "int8", "int4"]
 
 #: bytes one weight or cache element takes at each precision
-BYTES_PER_ELEMENT: dict[str, float] = {"bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0, "int4": 0.5}
+BYTES_PER_ELEMENT: dict[str, float] = {
+    "bf16": 2.0,
+    "fp16": 2.0,
+    "fp8": 1.0,
+    "int8": 1.0,
+    "int4": 0.5,
+}
 
 
 class _Row(BaseModel):
@@ -86,7 +92,7 @@ class Accelerator(_Row):
         return by_precision.get(precision) or self.bf16_tflops
 
     def source_of(self, field: str) -> str:
-        return f"catalog {self.name}.{field}: {self.field_sources.get(field, self.source)}"
+        return f"catalog {self.name}.{field}, {cite(self.field_sources.get(field, self.source))}"
 
 
 class ModelShape(_Row):
@@ -114,7 +120,7 @@ class ModelShape(_Row):
         return self.layers * per_layer
 
     def source_of(self, field: str) -> str:
-        return f"catalog {self.name}.{field}: {self.source}"
+        return f"catalog {self.name}.{field}, {cite(self.source)}"
 
 
 class Figure(_Row):
@@ -153,6 +159,19 @@ class _CatalogFile(_Row):
 
 
 FigureTable = Literal["pue", "wue_l_per_kwh", "electricity_usd_per_kwh", "carbon_g_per_kwh"]
+
+
+def cite(source: str, limit: int = 90) -> str:
+    """The document a catalog source names, without its quoted details: for tables and
+    cost lines. `unitcost catalog` prints sources whole."""
+    text = " ".join(source.split())
+    for stop in (": ", " : ", " http", " (http"):
+        if stop in text:
+            text = text[: text.index(stop)]
+    text = text.rstrip(" ,;.")
+    if len(text) > limit:
+        text = text[:limit].rsplit(" ", 1)[0] + "…"
+    return text
 
 
 def _key(name: str) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -53,15 +54,15 @@ class PnL:
     fixed: Num
     by_deployment: Mapping[str, Num] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def cogs(self) -> Num:
         return self.inference + self.eval_safety + self.training + self.fixed
 
-    @property
+    @cached_property
     def gross_profit(self) -> Num:
         return self.revenue - self.cogs
 
-    @property
+    @cached_property
     def gross_margin(self) -> Num:
         with np.errstate(divide="ignore", invalid="ignore"):
             margin = np.where(

@@ -69,11 +69,15 @@ class PriceCard:
     def cost(self, usage: TokenUsage) -> Cost:
         cached = min(usage.cached_tokens, usage.prompt_tokens)
         reasoning = min(usage.reasoning_tokens, usage.completion_tokens)
-        cached_rate = self.input_usd_per_m if self.cached_input_usd_per_m is None else (
-            self.cached_input_usd_per_m
+        cached_rate = (
+            self.input_usd_per_m
+            if self.cached_input_usd_per_m is None
+            else (self.cached_input_usd_per_m)
         )
-        reasoning_rate = self.output_usd_per_m if self.reasoning_usd_per_m is None else (
-            self.reasoning_usd_per_m
+        reasoning_rate = (
+            self.output_usd_per_m
+            if self.reasoning_usd_per_m is None
+            else (self.reasoning_usd_per_m)
         )
         return Cost(
             input=(usage.prompt_tokens - cached) * self.input_usd_per_m / 1e6,

@@ -21,15 +21,23 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from unitcost.catalog import BYTES_PER_ELEMENT, Accelerator, ModelShape
+from unitcost.catalog import BYTES_PER_ELEMENT, Accelerator, ModelShape, cite
 from unitcost.economics.breakdown import Num, fmt
 from unitcost.errors import InputError
 
-__all__ = ["DEFAULT_BANDWIDTH_EFFICIENCY", "DEFAULT_MFU", "RooflineInputs", "Throughput", "roofline"]
+__all__ = [
+    "DEFAULT_BANDWIDTH_EFFICIENCY",
+    "DEFAULT_MFU",
+    "RooflineInputs",
+    "Throughput",
+    "roofline",
+]
 
-#: Prefill MFU and decode memory-bandwidth utilisation (MBU) when the user gives none.
-#: Calibrated on published measurements; see unitcost.economics.calibration.
-DEFAULT_MFU = 0.45
+#: Prefill MFU and decode memory-bandwidth utilisation (MBU) when the user gives none: the
+#: medians of what the published measurements in catalog/data/calibration.yaml imply
+#: (TensorRT-LLM first-token latencies; gpt-fast and Databricks batch-1 decode). Run
+#: `unitcost calibration` to see each point.
+DEFAULT_MFU = 0.5
 DEFAULT_BANDWIDTH_EFFICIENCY = 0.60
 
 ACTIVATION_BYTES = 2.0  # all-reduced activations stay in 16-bit
@@ -60,7 +68,7 @@ class Throughput:
     memory_needed_gb: Num = 0.0
 
 
-def _attention_flops_per_token(model: ModelShape, context: Num) -> Num:
+def attention_flops_per_token(model: ModelShape, context: Num) -> Num:
     # QKᵀ and AV: 2 matmuls × 2 FLOPs per multiply-add × heads·head_dim per cached position
     return 4.0 * model.layers * model.attention_heads * model.head_dim * context
 
@@ -73,24 +81,24 @@ def _expert_touched_fraction(model: ModelShape, batch: Num) -> Num:
     return 1.0 - np.power(miss, batch)
 
 
-def _weight_bytes_per_step(model: ModelShape, bytes_per_param: float, batch: Num) -> Num:
+def weight_bytes_per_step(model: ModelShape, bytes_per_param: float, batch: Num) -> Num:
     total = model.params_total_b * 1e9
     if not model.experts or not model.experts_per_token:
         return total * bytes_per_param
-    # Active = shared + k experts; total = shared + E experts  ⇒  one expert = (total − active)/(E − k)
+    # active = shared + k experts, total = shared + E experts: one expert = (total − active)/(E − k)
     per_expert = (total - model.params_active_b * 1e9) / (model.experts - model.experts_per_token)
     routed = per_expert * model.experts
     shared = total - routed
     return (shared + routed * _expert_touched_fraction(model, batch)) * bytes_per_param
 
 
-def _allreduce_seconds(inp: RooflineInputs, tokens: Num) -> Num:
-    tp = inp.tensor_parallel
-    link = inp.accelerator.interconnect_gb_s
+def allreduce_seconds(acc: Accelerator, model: ModelShape, tp: int, tokens: Num) -> Num:
+    """Two ring all-reduces of the activations per layer when tensor parallel."""
+    link = acc.interconnect_gb_s
     if tp <= 1 or not link:
         return 0.0
-    per_layer = 2 * tokens * inp.model.hidden_size * ACTIVATION_BYTES * 2 * (tp - 1) / tp
-    return inp.model.layers * per_layer / (link * 1e9)
+    per_layer = 2 * tokens * model.hidden_size * ACTIVATION_BYTES * 2 * (tp - 1) / tp
+    return model.layers * per_layer / (link * 1e9)
 
 
 def roofline(inp: RooflineInputs) -> Throughput:
@@ -106,21 +114,19 @@ def roofline(inp: RooflineInputs) -> Throughput:
     dense_flops = 2.0 * model.params_active_b * 1e9
 
     # Prefill: the average prompt token attends to half the prompt (causal).
-    prefill_flops = dense_flops + _attention_flops_per_token(model, inp.input_tokens / 2)
+    prefill_flops = dense_flops + attention_flops_per_token(model, inp.input_tokens / 2)
     prefill_seconds_per_token = prefill_flops / (peak * inp.mfu)
-    prefill_seconds_per_token = prefill_seconds_per_token + _allreduce_seconds(inp, 1.0)
+    prefill_seconds_per_token = prefill_seconds_per_token + allreduce_seconds(acc, model, tp, 1.0)
     prefill_tps = 1.0 / prefill_seconds_per_token
 
     # Decode: the average generated token sees the prompt plus half the answer.
     context = inp.input_tokens + inp.output_tokens / 2
     batch = inp.batch_size
     kv_cache_bytes = batch * context * model.kv_elements_per_token * kv_bytes
-    step_bytes = _weight_bytes_per_step(model, w_bytes, batch) + kv_cache_bytes
+    step_bytes = weight_bytes_per_step(model, w_bytes, batch) + kv_cache_bytes
     t_memory = step_bytes / (bandwidth * inp.bandwidth_efficiency)
-    t_compute = batch * (dense_flops + _attention_flops_per_token(model, context)) / (
-        peak * inp.mfu
-    )
-    step = np.maximum(t_memory, t_compute) + _allreduce_seconds(inp, batch)
+    t_compute = batch * (dense_flops + attention_flops_per_token(model, context)) / (peak * inp.mfu)
+    step = np.maximum(t_memory, t_compute) + allreduce_seconds(acc, model, tp, batch)
     decode_tps = batch / step
 
     full_context = inp.input_tokens + inp.output_tokens
@@ -142,8 +148,8 @@ def roofline(inp: RooflineInputs) -> Throughput:
         decode_tokens_per_s=_plain(decode_tps),
         source=(
             f"roofline: {model.name} {inp.precision} on {tp} × {acc.name} "
-            f"({fmt(acc.peak_tflops(inp.precision))} TFLOP/s, {fmt(acc.memory_bandwidth_gb_s)} GB/s; "
-            f"{acc.source}), batch {fmt(batch)}, MFU {fmt(inp.mfu)}, "
+            f"({fmt(acc.peak_tflops(inp.precision))} TFLOP/s, {fmt(acc.memory_bandwidth_gb_s)} GB/s, "
+            f"{cite(acc.source)}), batch {fmt(batch)}, MFU {fmt(inp.mfu)}, "
             f"bandwidth efficiency {fmt(inp.bandwidth_efficiency)}"
         ),
         decode_bound=kinds.pop() if len(kinds) == 1 else "mixed",

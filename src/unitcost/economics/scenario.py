@@ -19,12 +19,13 @@ from __future__ import annotations
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
-from unitcost.catalog import Catalog, load_catalog
+from unitcost.catalog import Catalog, cite, load_catalog
 from unitcost.economics.breakdown import Num, as_float
 from unitcost.economics.distributions import Range
 from unitcost.economics.pnl import FeatureInputs, PnL, feature_pnl, total_pnl
@@ -32,8 +33,8 @@ from unitcost.economics.roofline import RooflineInputs, Throughput, roofline
 from unitcost.economics.seed import EnergyCheck, SeedCost, energy_check, seed_cost
 from unitcost.economics.spec import (
     DeploymentSpec,
-    Number,
     FeatureSpec,
+    Number,
     Scenario,
     SeedSpec,
     SelfHostedSpec,
@@ -64,7 +65,6 @@ DEFAULT_FACILITY = "industry-average-us"
 
 class Sampler(Protocol):
     def __call__(self, path: str, value: Number) -> Num: ...
-
 
 
 class PointSampler:
@@ -128,7 +128,7 @@ class Result:
     features: list[PnL] = field(default_factory=list)
     training: dict[str, TrainingCost] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def total(self) -> PnL | None:
         return total_pnl(self.features) if self.features else None
 
@@ -176,7 +176,8 @@ class _Builder:
             lp, p = spec.list_price, f"{path}.list_price"
             uc = UnitCost(
                 usd_per_1k_input=self.sample(f"{p}.input_usd_per_m", lp.input_usd_per_m) / 1000.0,
-                usd_per_1k_output=self.sample(f"{p}.output_usd_per_m", lp.output_usd_per_m) / 1000.0,
+                usd_per_1k_output=self.sample(f"{p}.output_usd_per_m", lp.output_usd_per_m)
+                / 1000.0,
             )
             return DeploymentResult(name, "list_price", uc, f"list price: {lp.source}")
         if spec.seed is not None:
@@ -188,8 +189,9 @@ class _Builder:
         p = f"deployments.{name}.seed"
         tco = self.sample(f"{p}.tco_usd_per_hour", spec.tco_usd_per_hour)
         overheads = {k: self.sample(f"{p}.overheads.{k}", v) for k, v in spec.overheads.items()}
-        cost = seed_cost(tco, self.sample(f"{p}.tokens_per_s", spec.tokens_per_s), overheads,
-                         spec.composition)
+        cost = seed_cost(
+            tco, self.sample(f"{p}.tokens_per_s", spec.tokens_per_s), overheads, spec.composition
+        )
         check = None
         if spec.energy_check is not None:
             c, cp = spec.energy_check, f"{p}.energy_check"
@@ -211,8 +213,12 @@ class _Builder:
             )
         per_1k = cost.usd_per_1k_tokens
         return DeploymentResult(
-            name, "seed", UnitCost(per_1k, per_1k),
-            f"seed method ({spec.composition} overheads)", seed=cost, energy_check=check,
+            name,
+            "seed",
+            UnitCost(per_1k, per_1k),
+            f"seed method ({spec.composition} overheads)",
+            seed=cost,
+            energy_check=check,
         )
 
     def _lookup(self, path: str, find: Callable[[str], Any], name: str) -> Any:
@@ -228,6 +234,16 @@ class _Builder:
         model = self._lookup(f"{p}.model", self.catalog.model, spec.model)
         facility, facility_sources = self.facility(p, spec)
         sources = dict(facility_sources)
+        for key in (
+            "host_opex_usd_per_hour",
+            "networking_usd_per_hour",
+            "serving_overhead",
+            "average_load",
+            "lifetime_years",
+            "cost_of_capital",
+        ):
+            if key not in spec.model_fields_set:
+                sources[key] = f"default {getattr(spec, key):g}, not given"
         lease = self.opt(f"{p}.lease_usd_per_hour", spec.lease_usd_per_hour)
         purchase = self.opt(f"{p}.purchase_usd", spec.purchase_usd)
         if lease is None and purchase is None and acc.rental_usd_per_hour is not None:
@@ -235,7 +251,7 @@ class _Builder:
             lease = rent.mid
             sources["lease_usd_per_hour"] = (
                 f"catalog {acc.name}.rental_usd_per_hour: midpoint of ${rent.low:g}–${rent.high:g}"
-                f" ({rent.as_of}; {rent.source})"
+                f" ({rent.as_of}, {cite(rent.source)})"
             )
         tco = accelerator_hour(
             TCOInputs(
@@ -244,8 +260,12 @@ class _Builder:
                 lifetime_years=s(f"{p}.lifetime_years", spec.lifetime_years),
                 cost_of_capital=s(f"{p}.cost_of_capital", spec.cost_of_capital),
                 lease_usd_per_hour=lease,
-                host_opex_usd_per_hour=s(f"{p}.host_opex_usd_per_hour", spec.host_opex_usd_per_hour),
-                networking_usd_per_hour=s(f"{p}.networking_usd_per_hour", spec.networking_usd_per_hour),
+                host_opex_usd_per_hour=s(
+                    f"{p}.host_opex_usd_per_hour", spec.host_opex_usd_per_hour
+                ),
+                networking_usd_per_hour=s(
+                    f"{p}.networking_usd_per_hour", spec.networking_usd_per_hour
+                ),
                 serving_overhead=s(f"{p}.serving_overhead", spec.serving_overhead),
                 power_watts=self.opt(f"{p}.power_watts", spec.power_watts),
                 average_load=s(f"{p}.average_load", spec.average_load),
@@ -292,7 +312,12 @@ class _Builder:
             f"{throughput.source}, utilisation {as_float(utilisation):.3g}"
         )
         return DeploymentResult(
-            name, "self_hosted", uc, origin, tco=tco, replica_usd_per_hour=replica_usd,
+            name,
+            "self_hosted",
+            uc,
+            origin,
+            tco=tco,
+            replica_usd_per_hour=replica_usd,
             throughput=throughput,
         )
 
@@ -309,7 +334,9 @@ class _Builder:
             key = getattr(preset, table)
             figure = self.catalog.figure(table, key)
             values[table] = figure.value
-            sources[table] = f"catalog {table}.{key} via facility {preset_name!r}: {figure.source}"
+            sources[table] = (
+                f"catalog {table}.{key} via facility {preset_name}, {cite(figure.source)}"
+            )
         return values, sources
 
     def feature(self, spec: FeatureSpec) -> FeatureInputs:
@@ -355,8 +382,9 @@ class _Builder:
         )
 
 
-def evaluate(scenario: Scenario, sampler: Sampler | None = None,
-             catalog: Catalog | None = None) -> Result:
+def evaluate(
+    scenario: Scenario, sampler: Sampler | None = None, catalog: Catalog | None = None
+) -> Result:
     """The whole scenario, every number drawn through `sampler` (point values by default)."""
     b = _Builder(catalog or load_catalog(), sampler or PointSampler())
     workload = Workload(
@@ -382,14 +410,16 @@ class MonteCarlo:
 
     def percentiles(self, qs: tuple[float, ...] = (5, 50, 95)) -> dict[str, dict[str, float]]:
         return {
-            name: {f"p{q:g}": float(v) for q, v in zip(qs, np.nanpercentile(draws, qs), strict=True)}
+            name: {
+                f"p{q:g}": float(v) for q, v in zip(qs, np.nanpercentile(draws, qs), strict=True)
+            }
             for name, draws in self.outputs.items()
         }
 
 
-def _chunks(total: int, size: int) -> Iterator[tuple[int, int]]:
+def _chunks(total: int, size: int) -> Iterator[tuple[int, int, int]]:
     for index, start in enumerate(range(0, total, size)):
-        yield index, min(size, total - start)
+        yield index, start, min(size, total - start)
 
 
 def monte_carlo(
@@ -397,23 +427,27 @@ def monte_carlo(
     samples: int | None = None,
     seed: int | None = None,
     catalog: Catalog | None = None,
-    chunk_size: int = 250_000,
+    chunk_size: int = 131_072,
     progress: Callable[[int], None] | None = None,
 ) -> MonteCarlo:
-    """Seeded, vectorised draws of every output; the same seed gives identical results."""
+    """Seeded, vectorised draws of every output; the same seed gives identical results.
+
+    Draws are computed in chunks that stay in cache, each written once into its slice.
+    """
     samples = samples or scenario.monte_carlo.samples
     seed = scenario.monte_carlo.seed if seed is None else seed
     catalog = catalog or load_catalog()
     point = PointSampler()
     evaluate(scenario, point, catalog)
-    parts: dict[str, list[NDArray[np.float64]]] = {}
-    for index, n in _chunks(samples, chunk_size):
+    outputs: dict[str, NDArray[np.float64]] = {}
+    for index, start, n in _chunks(samples, chunk_size):
         result = evaluate(scenario, DrawSampler(n, seed, index), catalog)
         for name, value in result.outputs().items():
-            parts.setdefault(name, []).append(np.broadcast_to(np.asarray(value, float), (n,)))
+            if name not in outputs:
+                outputs[name] = np.empty(samples)
+            outputs[name][start : start + n] = value
         if progress:
             progress(n)
-    outputs = {name: np.concatenate(chunks) for name, chunks in parts.items()}
     return MonteCarlo(samples, seed, sorted(point.ranges), outputs)
 
 

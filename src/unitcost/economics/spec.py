@@ -45,7 +45,8 @@ Number = float | Range
 
 def _bounded(low: float | None = None, high: float | None = None, strict: bool = False) -> Any:
     accepted = (
-        f"a number{' > ' if strict else ' ≥ '}{low:g}" if high is None and low is not None
+        f"a number{' > ' if strict else ' ≥ '}{low:g}"
+        if high is None and low is not None
         else f"a number in [{low:g}, {high:g}]"
     )
 
@@ -218,7 +219,9 @@ class Scenario(_Spec):
         known = set(self.deployments)
         for t in self.training:
             if t.deployment not in known:
-                raise ValueError(f"training.deployment {t.deployment!r} is not one of: {', '.join(known)}")
+                raise ValueError(
+                    f"training.deployment {t.deployment!r} is not one of: {', '.join(known)}"
+                )
         for f in self.features:
             for name in f.model_mix:
                 if name not in known:

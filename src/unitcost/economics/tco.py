@@ -21,7 +21,14 @@ from unitcost.catalog import Accelerator
 from unitcost.economics.breakdown import Breakdown, Line, Num, fmt
 from unitcost.errors import InputError
 
-__all__ = ["HOURS_PER_YEAR", "TCO", "Footprint", "TCOInputs", "accelerator_hour", "capital_recovery"]
+__all__ = [
+    "HOURS_PER_YEAR",
+    "TCO",
+    "Footprint",
+    "TCOInputs",
+    "accelerator_hour",
+    "capital_recovery",
+]
 
 HOURS_PER_YEAR = 8760.0
 
@@ -107,7 +114,9 @@ def accelerator_hour(inp: TCOInputs) -> TCO:
             f"the catalog has no price for {inp.accelerator.name}"
         )
     lines.append(
-        Line("host & facility opex", inp.host_opex_usd_per_hour, inp.source("host_opex_usd_per_hour"))
+        Line(
+            "host & facility opex", inp.host_opex_usd_per_hour, inp.source("host_opex_usd_per_hour")
+        )
     )
     watts, watts_source = _power(inp)
     it_kwh = watts * inp.average_load / 1000.0

@@ -9,10 +9,10 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from unitcost.economics.scenario import MonteCarlo, TornadoBar  # noqa: E402
+from unitcost.economics.scenario import MonteCarlo, TornadoBar
 
 __all__ = ["png_bytes", "png_data_uri", "scenario_figure"]
 
@@ -26,8 +26,9 @@ def scenario_figure(mc: MonteCarlo, output: str, base: float, bars: list[Tornado
     for q, style in ((5, ":"), (50, "-"), (95, ":")):
         v = float(np.percentile(draws, q))
         dist.axvline(v, color="black", linestyle=style, linewidth=1)
-        dist.annotate(f"P{q} {v:.4g}", (v, dist.get_ylim()[1] * 0.92), rotation=90,
-                      fontsize=8, ha="right")
+        dist.annotate(
+            f"P{q} {v:.4g}", (v, dist.get_ylim()[1] * 0.92), rotation=90, fontsize=8, ha="right"
+        )
     dist.set_title(f"{output}: {mc.samples:,} draws")
     dist.set_xlabel(output)
     top = bars[:12][::-1]
@@ -52,4 +53,3 @@ def png_bytes(fig: Any) -> bytes:
 
 def png_data_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode()
-

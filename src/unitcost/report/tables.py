@@ -22,14 +22,22 @@ def estimate_view(result: Result) -> RenderableType:
     parts: list[RenderableType] = []
     w = result.workload
     head = Table(title=f"{result.scenario.name}: unit cost per deployment", title_justify="left")
-    for col in ("deployment", "$/1K input", "$/1K output",
-                f"$/request ({as_float(w.input_tokens):g} in, {as_float(w.output_tokens):g} out)",
-                "Wh/1K output", "gCO2e/1K output", "priced by"):
+    for col in (
+        "deployment",
+        "$/1K input",
+        "$/1K output",
+        f"$/request ({as_float(w.input_tokens):g} in, {as_float(w.output_tokens):g} out)",
+        "Wh/1K output",
+        "gCO2e/1K output",
+        "priced by",
+    ):
         head.add_column(col, overflow="fold")
     for name, d in result.deployments.items():
         uc = d.unit_cost
         head.add_row(
-            name, money(as_float(uc.usd_per_1k_input)), money(as_float(uc.usd_per_1k_output)),
+            name,
+            money(as_float(uc.usd_per_1k_input)),
+            money(as_float(uc.usd_per_1k_output)),
             money(as_float(uc.usd_per_request(w))),
             f"{as_float(uc.wh_per_1k_output):.3g}" if d.tco else "-",
             f"{as_float(uc.carbon_g_per_1k_output):.3g}" if d.tco else "-",
@@ -51,29 +59,49 @@ def estimate_view(result: Result) -> RenderableType:
         parts.append(t)
         if d.throughput is not None:
             tp = d.throughput
-            parts.append(Text(
-                f"  throughput per replica: prefill {as_float(tp.prefill_tokens_per_s):,.0f} tok/s, "
-                f"decode {as_float(tp.decode_tokens_per_s):,.0f} tok/s ({tp.decode_bound}-bound)"
-                f" — {tp.source}"
-            ))
+            parts.append(
+                Text(
+                    f"  throughput per replica: prefill {as_float(tp.prefill_tokens_per_s):,.0f} "
+                    f"tok/s, decode {as_float(tp.decode_tokens_per_s):,.0f} tok/s "
+                    f"({tp.decode_bound}-bound)"
+                    f" — {tp.source}"
+                )
+            )
         if d.energy_check is not None:
             parts.append(Text(f"  energy check: {d.energy_check.message}", style="yellow"))
-    for name, t in result.training.items():
-        parts.append(Text(
-            f"training amortised on {name}: {as_float(t.gpu_hours):,.0f} GPU-hours, "
-            f"{money(as_float(t.usd))} → {money(as_float(t.usd_per_1k_served_tokens), 3)}/1K served tokens"
-        ))
+    for name, cost in result.training.items():
+        parts.append(
+            Text(
+                f"training amortised on {name}: {as_float(cost.gpu_hours):,.0f} GPU-hours, "
+                f"{money(as_float(cost.usd))} → "
+                f"{money(as_float(cost.usd_per_1k_served_tokens), 3)}/1K served tokens"
+            )
+        )
     if result.features:
         pnl = Table(title="feature P&L per month", title_justify="left")
-        for col in ("feature", "requests", "revenue", "inference", "eval/safety", "training",
-                    "fixed", "COGS", "gross margin"):
+        for col in (
+            "feature",
+            "requests",
+            "revenue",
+            "inference",
+            "eval/safety",
+            "training",
+            "fixed",
+            "COGS",
+            "gross margin",
+        ):
             pnl.add_column(col, justify="right")
         total = result.total
         for p in [*result.features, *([total] if total else [])]:
             pnl.add_row(
-                p.name, f"{as_float(p.requests):,.0f}", money(as_float(p.revenue)),
-                money(as_float(p.inference)), money(as_float(p.eval_safety)),
-                money(as_float(p.training)), money(as_float(p.fixed)), money(as_float(p.cogs)),
+                p.name,
+                f"{as_float(p.requests):,.0f}",
+                money(as_float(p.revenue)),
+                money(as_float(p.inference)),
+                money(as_float(p.eval_safety)),
+                money(as_float(p.training)),
+                money(as_float(p.fixed)),
+                money(as_float(p.cogs)),
                 f"{as_float(p.gross_margin):.1%}",
             )
         parts.append(pnl)
@@ -94,6 +122,11 @@ def tornado_table(output: str, base: float, bars: list[TornadoBar]) -> Table:
     for col in ("input", "range", f"{output} at low", "at high", "swing"):
         t.add_column(col, justify="right" if col != "input" else "left")
     for b in bars:
-        t.add_row(b.input, f"{b.low:g} – {b.high:g}", f"{b.output_at_low:.6g}",
-                  f"{b.output_at_high:.6g}", f"{b.swing:.4g}")
+        t.add_row(
+            b.input,
+            f"{b.low:g} – {b.high:g}",
+            f"{b.output_at_low:.6g}",
+            f"{b.output_at_high:.6g}",
+            f"{b.swing:.4g}",
+        )
     return t

@@ -1,0 +1,3 @@
+from unitcost.cli import main
+
+main()

@@ -1,0 +1,136 @@
+"""The command line as a user meets it: real processes, exit codes, one-line errors."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "unitcost", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"COLUMNS": "200", "PATH": ""},
+    )
+
+
+def test_estimate_seed_example_as_json() -> None:
+    proc = run("estimate", "--example", "seed-article", "--json")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert round(data["deployments"]["overheads-add"]["usd_per_1k_tokens"], 4) == 0.1094
+    assert round(data["deployments"]["overheads-compound"]["usd_per_1k_tokens"], 4) == 0.1111
+    assert "22×" in data["deployments"]["overheads-add"]["energy_check"]
+
+
+def test_estimate_from_flags_self_hosted() -> None:
+    proc = run(
+        "estimate",
+        "--accelerator",
+        "H100-SXM",
+        "--model",
+        "llama-3.1-8b",
+        "--precision",
+        "fp8",
+        "--lease-usd-per-hour",
+        "2.5",
+        "--utilisation",
+        "0.5",
+        "--json",
+    )
+    assert proc.returncode == 0, proc.stderr
+    d = json.loads(proc.stdout)["deployments"]["estimate"]
+    assert d["usd_per_accelerator_hour"]["lines"][0] == {
+        "name": "lease",
+        "value": 2.5,
+        "source": "input lease_usd_per_hour",
+    }
+    assert d["usd_per_1k_output"] > d["usd_per_1k_input"] > 0
+
+
+def test_seed_flags_and_bad_overhead() -> None:
+    proc = run(
+        "estimate",
+        "--tco-usd-per-hour",
+        "10",
+        "--tokens-per-s",
+        "33",
+        "--overhead",
+        "energy=0.2",
+        "--overhead",
+        "net=0.1",
+        "--composition",
+        "compound",
+        "--json",
+    )
+    assert (
+        round(json.loads(proc.stdout)["deployments"]["estimate"]["usd_per_1k_tokens"], 4) == 0.1111
+    )
+    bad = run("estimate", "--tco-usd-per-hour", "10", "--tokens-per-s", "33", "--overhead", "x")
+    assert bad.returncode == 2
+    assert bad.stderr.strip() == "error: --overhead: 'x' is not NAME=NUMBER (e.g. energy=0.2)"
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("name: x\ndeployments: {a: [1, 2\n", "not valid YAML at line"),
+        (
+            "name: x\ndeployments:\n  a: {self_hosted: {accelerator: H1000, model: llama-3.1-8b}}\n",
+            "deployments.a.self_hosted.accelerator: unknown accelerator 'H1000'; the catalog knows:",
+        ),
+        (
+            "name: x\ndeployments:\n  a: {list_price: {input_usd_per_m: -2, output_usd_per_m: 1}}\n",
+            "input_usd_per_m: -2 is out of bounds; accepted: a number ≥ 0",
+        ),
+        (
+            "name: x\ndeployments:\n  a: {list_price: {input_usd_per_m: 1}}\n",
+            "a.list_price.output_usd_per_m: Field required",
+        ),
+        (
+            "name: x\ndeployments:\n  a: {list_price: {input_usd_per_m: {low: 5, high: 1},"
+            " output_usd_per_m: 1}}\n",
+            "range has low > high (low=5, high=1)",
+        ),
+    ],
+)
+def test_bad_scenarios_exit_2_with_one_line(tmp_path: Path, content: str, expected: str) -> None:
+    f = tmp_path / "s.yaml"
+    f.write_text(content)
+    for command in (["estimate", "--scenario", str(f)], ["scenario", str(f)]):
+        proc = run(*command)
+        assert proc.returncode == 2
+        assert expected in proc.stderr
+        assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+
+
+def test_scenario_writes_percentiles_plot_and_html(tmp_path: Path) -> None:
+    png, html = tmp_path / "s.png", tmp_path / "s.html"
+    proc = run(
+        "scenario",
+        "examples/feature-pnl.yaml",
+        "--samples",
+        "2000",
+        "--json",
+        "--plot",
+        str(png),
+        "--html",
+        str(html),
+    )
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    p = data["percentiles"]["total.gross_margin"]
+    assert p["p5"] < p["p50"] < p["p95"] <= 1
+    assert data["tornado"]["output"] == "total.gross_margin"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "data:image/png;base64," in html.read_text()
+
+
+def test_unknown_example_lists_the_known_ones() -> None:
+    proc = run("estimate", "--example", "nope")
+    assert proc.returncode == 2
+    assert "accepted: api-vs-self-hosted, feature-pnl" in proc.stderr
