@@ -26,7 +26,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from unitcost.catalog import Catalog, cite, load_catalog
-from unitcost.economics.breakdown import Num, as_float
+from unitcost.economics.breakdown import Num, as_float, fmt
 from unitcost.economics.distributions import Range
 from unitcost.economics.pnl import FeatureInputs, PnL, feature_pnl, total_pnl
 from unitcost.economics.roofline import RooflineInputs, Throughput, roofline
@@ -189,9 +189,8 @@ class _Builder:
         p = f"deployments.{name}.seed"
         tco = self.sample(f"{p}.tco_usd_per_hour", spec.tco_usd_per_hour)
         overheads = {k: self.sample(f"{p}.overheads.{k}", v) for k, v in spec.overheads.items()}
-        cost = seed_cost(
-            tco, self.sample(f"{p}.tokens_per_s", spec.tokens_per_s), overheads, spec.composition
-        )
+        tokens_per_s = self.sample(f"{p}.tokens_per_s", spec.tokens_per_s)
+        cost = seed_cost(tco, tokens_per_s, overheads, spec.composition)
         check = None
         if spec.energy_check is not None:
             c, cp = spec.energy_check, f"{p}.energy_check"
@@ -216,7 +215,9 @@ class _Builder:
             name,
             "seed",
             UnitCost(per_1k, per_1k),
-            f"seed method ({spec.composition} overheads)",
+            f"economics: seed method, TCO ${fmt(tco)}/h at {fmt(tokens_per_s)} tokens/s, overheads "
+            + (", ".join(f"{k} {fmt(v)}" for k, v in overheads.items()) or "none")
+            + f" ({spec.composition})",
             seed=cost,
             energy_check=check,
         )

