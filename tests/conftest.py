@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -22,20 +21,14 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from unitcost.gateway.app import Gateway
+from unitcost.gateway.server import free_port, running
 from unitcost.gateway.settings import GatewaySettings, load_settings
 from unitcost.testing import FakeUpstream
 
 TENANT_KEYS = {"acme": "sk-acme-test", "globex": "sk-globex-test"}
 ADMIN_KEY = "sk-admin-test"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_http(url: str, timeout: float = 60.0, proc: subprocess.Popen[Any] | None = None) -> None:
@@ -174,31 +167,8 @@ def gateway_settings(
 
 @contextlib.contextmanager
 def serving(settings: GatewaySettings) -> Iterator[RunningGateway]:
-    port = free_port()
-    app = Gateway(settings)
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=port,
-        loop="asyncio",
-        log_level="warning",
-        lifespan="on",
-        access_log=False,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 30
-    while not server.started:
-        if not thread.is_alive() or time.time() > deadline:
-            raise RuntimeError("gateway did not start")
-        time.sleep(0.02)
-    try:
-        yield RunningGateway(url, app, settings)
-    finally:
-        server.should_exit = True
-        thread.join(15)
+    with running(settings) as gateway:
+        yield RunningGateway(gateway.url, gateway.app, settings)
 
 
 @pytest.fixture

