@@ -80,6 +80,8 @@ def start_llama_server(n_ctx: int = 2048) -> LlamaServer:
             "2",
             "--seed",
             "1",
+            "--interrupt_requests",
+            "False",
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

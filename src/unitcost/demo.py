@@ -96,6 +96,8 @@ def _start_local_model() -> tuple[subprocess.Popen[bytes], str, str]:
             "smollm2",
             "--seed",
             "1",
+            "--interrupt_requests",
+            "False",
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

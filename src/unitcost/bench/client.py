@@ -1,0 +1,143 @@
+"""One streamed request, timed from the client's clock and counted from the server's usage.
+
+    client = BenchClient("http://127.0.0.1:8080/v1", model="smollm2", tokenizer=tok)
+    result = await client.send(prompt)
+    result.ttft_s, result.itl_s, result.output_tokens
+
+TTFT is the time to the first generated text; inter-token latency excludes it:
+(end-to-end − TTFT) ÷ (output tokens − 1). Tokens come from the `usage` the server sends in
+its final chunk (asked for with `stream_options.include_usage`); a server that sends none is
+counted with the model's tokenizer, and the result says so. The client rides the gateway's
+own connection pool, so its overhead is a few tens of microseconds per request.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import orjson
+
+from unitcost.bench.prompts import Prompt
+from unitcost.economics.pricing import TokenUsage
+from unitcost.errors import InputError, UnitcostError
+from unitcost.gateway.metering import StreamMeter, estimate_usage
+from unitcost.gateway.tokenizers import Tokenizer
+from unitcost.gateway.upstreams.pool import ConnectionPool
+
+__all__ = ["BenchClient", "RequestResult"]
+
+
+@dataclass(slots=True)
+class RequestResult:
+    started: float
+    e2e_s: float
+    ok: bool
+    status: int = 200
+    error: str | None = None
+    ttft_s: float | None = None
+    prompt_tokens: int = 0
+    output_tokens: int = 0
+    tokens_estimated: bool = False
+
+    @property
+    def ended(self) -> float:
+        return self.started + self.e2e_s
+
+    @property
+    def itl_s(self) -> float | None:
+        if self.ttft_s is None or self.output_tokens < 2:
+            return None
+        return (self.e2e_s - self.ttft_s) / (self.output_tokens - 1)
+
+    @property
+    def tpot_s(self) -> float | None:
+        return self.e2e_s / self.output_tokens if self.output_tokens else None
+
+
+class BenchClient:
+    def __init__(
+        self,
+        url: str,
+        model: str,
+        *,
+        api_key: str | None = None,
+        tokenizer: Tokenizer | None = None,
+        timeout_s: float = 600.0,
+        ignore_eos: bool = False,
+        extra_headers: dict[str, str] | None = None,
+        max_connections: int = 1024,
+    ) -> None:
+        parts = urlsplit(url.rstrip("/"))
+        if parts.scheme != "http" or not parts.hostname:
+            raise InputError(f"URL: {url!r} is not supported; accepted: http://host:port/v1")
+        self.path = (parts.path or "").encode() + b"/chat/completions"
+        self.pool = ConnectionPool(
+            parts.hostname, parts.port or 80, limit=max_connections, connect_timeout=10.0
+        )
+        self.model, self.tokenizer, self.timeout_s = model, tokenizer, timeout_s
+        self.ignore_eos = ignore_eos
+        self.headers = [(b"content-type", b"application/json")]
+        if api_key:
+            self.headers.append((b"authorization", f"Bearer {api_key}".encode()))
+        for name, value in (extra_headers or {}).items():
+            self.headers.append((name.lower().encode(), value.encode()))
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+    def body(self, prompt: Prompt) -> dict[str, object]:
+        body: dict[str, object] = {
+            "model": self.model,
+            "messages": prompt.messages,
+            "max_tokens": prompt.max_tokens,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+            "temperature": 0,
+        }
+        if self.ignore_eos:
+            body["ignore_eos"] = True
+        return body
+
+    async def send(self, prompt: Prompt) -> RequestResult:
+        started = time.perf_counter()
+        body = self.body(prompt)
+        try:
+            reply = await self.pool.request(
+                b"POST",
+                self.path,
+                self.headers,
+                orjson.dumps(body),
+                first_byte_timeout=self.timeout_s,
+            )
+            if reply.status != 200:
+                text = await reply.read(self.timeout_s)
+                return RequestResult(
+                    started,
+                    time.perf_counter() - started,
+                    False,
+                    reply.status,
+                    text[:300].decode("utf-8", "replace"),
+                )
+            meter = StreamMeter(drop_usage_chunk=False)
+            async for chunk in reply.chunks(self.timeout_s):
+                meter.feed(chunk)
+            meter.close()
+        except UnitcostError as exc:
+            return RequestResult(started, time.perf_counter() - started, False, 0, exc.message)
+        ended = time.perf_counter()
+        result = RequestResult(started, ended - started, meter.error is None)
+        if meter.error is not None:
+            result.error = str(meter.error)[:300]
+        if meter.first_token_at is not None:
+            result.ttft_s = meter.first_token_at - started
+        if meter.usage:
+            usage = TokenUsage.from_openai(meter.usage)
+        elif self.tokenizer is not None:
+            usage = estimate_usage(self.tokenizer, body, "".join(meter.parts))
+            result.tokens_estimated = True
+        else:
+            raise InputError("the server sent no usage; give --tokenizer to count tokens")
+        result.prompt_tokens, result.output_tokens = usage.prompt_tokens, usage.completion_tokens
+        return result

@@ -1,0 +1,113 @@
+"""`unitcost bench` against a real model server, and through the gateway to it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import TENANT_KEYS, LlamaServer, fake_deployment, llama_deployment
+from unitcost.bench import BenchConfig, run_bench
+from unitcost.bench.costing import Pricing
+from unitcost.bench.metrics import parse_slo
+from unitcost.bench.prompts import synthetic
+from unitcost.bench.runner import parse_levels
+from unitcost.gateway.tokenizers import load_tokenizer
+
+
+def bench(
+    url: str,
+    tok_spec: str,
+    levels: str,
+    requests: int,
+    out: Path | None = None,
+    api_key: str | None = None,
+    warmup: int = 1,
+) -> object:
+    tok = load_tokenizer(tok_spec)
+    cfg = BenchConfig(
+        url=url,
+        model="smollm2",
+        levels=parse_levels(levels, None),
+        prompts=synthetic(tok, 64, 12, 16),
+        requests=requests,
+        warmup=warmup,
+        api_key=api_key,
+        tokenizer=tok,
+        slo=parse_slo("ttft_p95=30s"),
+        pricing=Pricing(usd_per_hour=0.0816, source="test VM"),
+        out_dir=out,
+    )
+    return asyncio.run(run_bench(cfg))
+
+
+def test_bench_measures_a_real_server(llama_server: LlamaServer, tmp_path: Path) -> None:
+    report = bench(llama_server.url, f"gguf:{llama_server.model_path}", "1,2", 4, tmp_path)
+    assert [s.label for s in report.levels] == ["c=1", "c=2"]  # type: ignore[attr-defined]
+    for s in report.levels:  # type: ignore[attr-defined]
+        assert s.errors == 0 and s.requests == 4
+        assert s.input_tokens == 4 * 64  # synthetic prompts are exact, template included
+        assert 0 < s.output_tokens <= 4 * 12 and s.tokens_estimated
+        assert 0 < s.ttft.p50 < s.e2e.p50 and s.itl.p50 > 0
+        assert s.costs["usd_per_1k_output"] > 0 and s.meets({"ttft_p95": 30.0})
+    assert report.chosen is not None  # type: ignore[attr-defined]
+    data = json.loads((tmp_path / "bench.json").read_text())
+    assert len(data["levels"]) == 2 and (tmp_path / "bench.png").stat().st_size > 1000
+    assert (tmp_path / "bench.csv").read_text().count("\n") == 3
+
+
+def test_gateway_ledger_tokens_equal_the_bench_counts(
+    run_gateway, llama_server: LlamaServer
+) -> None:  # type: ignore[no-untyped-def]
+    gw = run_gateway([llama_deployment(llama_server)])
+    report = bench(
+        gw.url + "/v1",
+        f"gguf:{llama_server.model_path}",
+        "1,2",
+        3,
+        api_key=TENANT_KEYS["acme"],
+        warmup=0,
+    )
+    levels = report.levels  # type: ignore[attr-defined]
+    records = gw.records(expect=6)
+    assert len(records) == 6
+    assert sum(r.prompt_tokens for r in records) == sum(s.input_tokens for s in levels)
+    assert sum(r.completion_tokens for r in records) == sum(s.output_tokens for s in levels)
+
+
+def test_cli_unreachable_url_and_failing_server(run_gateway, fake_upstream, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "unitcost", "bench", *args],
+            text=True,
+            capture_output=True,
+            timeout=120,
+        )
+
+    down = cli(
+        "http://127.0.0.1:9/v1", "--model", "m", "--concurrency", "1", "--out", str(tmp_path)
+    )
+    assert down.returncode == 1 and "error: cannot reach http://127.0.0.1:9/v1" in down.stderr
+    bad = cli("http://127.0.0.1:9/v1", "--model", "m", "--concurrency", "1,x")
+    assert bad.returncode == 2 and "--concurrency: 'x' is not valid" in bad.stderr
+    gw = run_gateway([fake_deployment(fake_upstream)])
+    fake_upstream.behaviour.fail_next = 1000
+    failing = cli(
+        gw.url + "/v1",
+        "--model",
+        "fake",
+        "--concurrency",
+        "1",
+        "--requests",
+        "3",
+        "--warmup",
+        "0",
+        "--api-key",
+        TENANT_KEYS["acme"],
+        "--out",
+        str(tmp_path / "o"),
+    )
+    assert failing.returncode == 1 and "3 of 3 requests failed at c=1" in failing.stderr
+    assert json.loads((tmp_path / "o" / "bench.json").read_text())["levels"][0]["errors"] == 3
