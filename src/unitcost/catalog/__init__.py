@@ -16,12 +16,12 @@ import os
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from unitcost.errors import CatalogLookupError, InputError, describe_validation_error
+from unitcost.yamlfile import parse_mapping
 
 __all__ = [
     "Accelerator",
@@ -232,12 +232,7 @@ class Catalog:
 
 
 def _read(text: str, origin: str) -> _CatalogFile:
-    try:
-        raw: Any = yaml.safe_load(text) or {}
-    except yaml.YAMLError as exc:
-        raise InputError(f"{origin}: not valid YAML ({exc.__class__.__name__})") from None
-    if not isinstance(raw, dict):
-        raise InputError(f"{origin}: expected a mapping of catalog sections")
+    raw = parse_mapping(text, origin)
     try:
         return _CatalogFile.model_validate(raw)
     except ValidationError as exc:

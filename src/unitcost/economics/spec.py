@@ -18,12 +18,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from unitcost.economics.distributions import Range
 from unitcost.economics.roofline import DEFAULT_BANDWIDTH_EFFICIENCY, DEFAULT_MFU
 from unitcost.errors import InputError, describe_validation_error
+from unitcost.yamlfile import parse_mapping
 
 __all__ = [
     "DeploymentSpec",
@@ -245,11 +245,5 @@ def load_scenario(path: str | Path) -> Scenario:
     p = Path(path)
     if not p.is_file():
         raise InputError(f"scenario file {str(p)!r} does not exist")
-    text = p.read_text(encoding="utf-8")
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise InputError(f"{p}: not valid YAML{where}; accepted: a YAML mapping") from None
+    raw = parse_mapping(p.read_text(encoding="utf-8"), str(p))
     return parse_scenario(raw, origin=p.name)

@@ -18,9 +18,11 @@ from urllib.parse import parse_qs
 from unitcost.errors import InputError, NotFoundError, PermissionDenied, UnitcostError
 from unitcost.gateway.asgi import Receive, Scope, Send, send_error, send_json, send_response
 from unitcost.gateway.auth import Keyring
+from unitcost.gateway.cache import ResponseCache
 from unitcost.gateway.metrics import GatewayMetrics
 from unitcost.gateway.portfolio import Portfolio
 from unitcost.gateway.proxy import ENDPOINTS, Proxy
+from unitcost.gateway.routes import build_route
 from unitcost.gateway.settings import GatewaySettings
 from unitcost.ledger.record import GROUPS
 from unitcost.ledger.store import open_store
@@ -36,7 +38,9 @@ class Gateway:
         self.settings = settings
         self.keyring = Keyring(settings)
         self.portfolio = Portfolio(settings)
+        self.routes = {r.name: build_route(r) for r in settings.routes}
         self.metrics = GatewayMetrics()
+        self.cache: ResponseCache | None = None
         self.ledger: LedgerWriter | None = None
         self.proxy: Proxy | None = None
         self.started_at = time.time()
@@ -47,13 +51,24 @@ class Gateway:
         self.ledger = LedgerWriter(
             store, self.settings.ledger.batch_size, self.settings.ledger.interval_s
         )
-        self.proxy = Proxy(self.settings, self.portfolio, self.keyring, self.ledger, self.metrics)
+        self.cache = ResponseCache(self.settings.cache)
+        self.proxy = Proxy(
+            self.settings,
+            self.portfolio,
+            self.keyring,
+            self.ledger,
+            self.metrics,
+            self.routes,
+            self.cache,
+        )
         if self.keyring.open:
             log.warning("no API keys configured: the gateway accepts anonymous requests")
 
     async def shutdown(self) -> None:
         if self.ledger is not None:
             self.ledger.close()  # flushes every pending row
+        if self.cache is not None:
+            await self.cache.close()
         await self.portfolio.close()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -134,6 +149,16 @@ class Gateway:
                 },
             }
             for name, dep in self.portfolio.deployments.items()
+        ]
+        data += [
+            {
+                "id": name,
+                "object": "model",
+                "created": int(self.started_at),
+                "owned_by": "unitcost",
+                "unitcost": {"route": route.config.policy, "deployments": route.config.members()},
+            }
+            for name, route in self.routes.items()
         ]
         return {"object": "list", "data": data}
 

