@@ -28,11 +28,14 @@ from unitcost.gateway.server import running
 from unitcost.gateway.settings import GatewaySettings, load_settings
 from unitcost.testing import FakeUpstream
 
+
 def shared_data() -> Path | None:
     """The project's shared datasets: ../shared/data beside the checkout, or where the
     development machines keep it (a fresh clone for CI may live elsewhere)."""
-    for candidate in (Path(__file__).resolve().parents[2] / "shared" / "data",
-                      Path("/work/shared/data")):
+    for candidate in (
+        Path(__file__).resolve().parents[2] / "shared" / "data",
+        Path("/work/shared/data"),
+    ):
         if candidate.is_dir():
             return candidate
     return None

@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.conftest import shared_data
 from unitcost.routing.datasets import load_outcomes
 from unitcost.routing.evaluate import route_eval
-from tests.conftest import shared_data
 from unitcost.routing.learned import LearnedRouter
 
 DATA = shared_data()
@@ -25,9 +25,14 @@ def test_learned_router_beats_random_on_unseen_subjects() -> None:
     mmlu = load_outcomes(DATA / "routellm-mmlu")
     assert len(mmlu) == 14037  # 14042 prompts less the 5 contaminated ones
     rng = np.random.default_rng(0)
-    keep = np.sort(np.concatenate([  # 80 prompts from each of 16 subjects: fast, still real
-        rng.choice(np.flatnonzero(np.asarray(mmlu.groups) == g), 80, replace=False)
-        for g in sorted(set(mmlu.groups))[:16]]))
+    keep = np.sort(
+        np.concatenate(
+            [  # 80 prompts from each of 16 subjects: fast, still real
+                rng.choice(np.flatnonzero(np.asarray(mmlu.groups) == g), 80, replace=False)
+                for g in sorted(set(mmlu.groups))[:16]
+            ]
+        )
+    )
     result = route_eval(mmlu.subset(keep), WEAK, STRONG, test_fraction=0.25, seed=0)
     assert len(result.test_groups) == 4 and not set(result.test_groups) & set(result.train_groups)
     m = result.metrics
@@ -39,10 +44,29 @@ def test_learned_router_beats_random_on_unseen_subjects() -> None:
 def test_cli_on_recorded_costs_and_a_saved_router(tmp_path: Path) -> None:
     router = tmp_path / "router.json"
     proc = subprocess.run(
-        [sys.executable, "-m", "unitcost", "route-eval", "--data", str(DATA / "pricing-reversal"),
-         "--weak", "gpt-5-mini", "--strong", "gemini-3.1-pro-preview", "--split", "random",
-         "--save-router", str(router), "--plot", str(tmp_path / "r.png"), "--json"],
-        capture_output=True, text=True, timeout=600)
+        [
+            sys.executable,
+            "-m",
+            "unitcost",
+            "route-eval",
+            "--data",
+            str(DATA / "pricing-reversal"),
+            "--weak",
+            "gpt-5-mini",
+            "--strong",
+            "gemini-3.1-pro-preview",
+            "--split",
+            "random",
+            "--save-router",
+            str(router),
+            "--plot",
+            str(tmp_path / "r.png"),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
     assert set(data["metrics"]) == {"random", "learned", "oracle"}
@@ -56,7 +80,21 @@ def test_cli_on_recorded_costs_and_a_saved_router(tmp_path: Path) -> None:
 
 def test_unknown_models_and_bad_data_are_explained() -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "unitcost", "route-eval", "--data", str(DATA / "pricing-reversal"),
-         "--weak", "gpt-4", "--strong", "gpt-5-mini"], capture_output=True, text=True, timeout=120)
+        [
+            sys.executable,
+            "-m",
+            "unitcost",
+            "route-eval",
+            "--data",
+            str(DATA / "pricing-reversal"),
+            "--weak",
+            "gpt-4",
+            "--strong",
+            "gpt-5-mini",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2
     assert "model 'gpt-4' is not in pricing-reversal; accepted: MiniMax-M2.5, claude" in proc.stderr

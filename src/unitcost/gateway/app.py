@@ -19,6 +19,7 @@ from unitcost.errors import InputError, NotFoundError, PermissionDenied, Unitcos
 from unitcost.gateway.asgi import Receive, Scope, Send, send_error, send_json, send_response
 from unitcost.gateway.auth import Keyring
 from unitcost.gateway.cache import ResponseCache
+from unitcost.gateway.limits import Limits, month_start
 from unitcost.gateway.metrics import GatewayMetrics
 from unitcost.gateway.portfolio import Portfolio
 from unitcost.gateway.proxy import ENDPOINTS, Proxy
@@ -52,6 +53,9 @@ class Gateway:
             store, self.settings.ledger.batch_size, self.settings.ledger.interval_s
         )
         self.cache = ResponseCache(self.settings.cache)
+        # budgets resume from what the ledger says was spent this month
+        spent = {r["tenant"]: r["cost_usd"] for r in store.usage(["tenant"], since=month_start())}
+        limits = Limits(self.settings, spent)
         self.proxy = Proxy(
             self.settings,
             self.portfolio,
@@ -60,6 +64,7 @@ class Gateway:
             self.metrics,
             self.routes,
             self.cache,
+            limits,
         )
         if self.keyring.open:
             log.warning("no API keys configured: the gateway accepts anonymous requests")

@@ -1,6 +1,7 @@
 """The model endpoints: one request, one or more upstream calls, one ledger row per call.
 
-    authenticate → read and check the body → plan (a deployment, or a route's candidates)
+    authenticate → read and check the body → admit (rate, budget) → plan (a deployment, or a
+    route's candidates)
     → cache → call upstream → meter (usage, else the tokenizer) → price → respond → ledger
 
 Non-streaming bodies go back to the client byte for byte. Streams pass through event by
@@ -32,6 +33,7 @@ from unitcost.errors import (
 from unitcost.gateway.asgi import Receive, Send, read_body, send_error, send_response
 from unitcost.gateway.auth import Keyring, Principal
 from unitcost.gateway.cache import CachedAnswer, Probe, ResponseCache, is_cacheable
+from unitcost.gateway.limits import Limits
 from unitcost.gateway.metering import StreamMeter, estimate_usage, usage_from_body
 from unitcost.gateway.metrics import GatewayMetrics
 from unitcost.gateway.portfolio import Deployment, Portfolio
@@ -80,8 +82,10 @@ class Proxy:
         metrics: GatewayMetrics,
         routes: dict[str, Route] | None = None,
         cache: ResponseCache | None = None,
+        limits: Limits | None = None,
     ) -> None:
         self.settings = settings
+        self.limits = limits or Limits(settings)
         self.routes = routes or {}
         self.cache = cache or ResponseCache(settings.cache)
         self.portfolio = portfolio
@@ -114,6 +118,7 @@ class Proxy:
             principal = self.keyring.authenticate(authorization)
             raw = await read_body(receive, self.settings.max_body_bytes, declared)
             body = _parse(raw, endpoint)
+            self.limits.admit(principal.tenant)
             route = self.routes.get(body["model"])
             if route is None:
                 plan = Plan([self.portfolio.get(body["model"]).name], "")
@@ -416,6 +421,7 @@ class Proxy:
 
     def _finish(self, record: UsageRecord, started: float) -> None:
         record.latency_ms = (time.perf_counter() - started) * 1000.0
+        self.limits.settle(record.tenant, record.cost_usd)
         self.ledger.append(record)
         self.metrics.observe(record)
 
