@@ -147,60 +147,11 @@ def estimate(
     spec = _load(scenario, example) if (scenario or example) else _scenario_from_flags(flags)
     result = evaluate(spec)
     if as_json:
-        out.print_json(json.dumps(result_to_dict(result)))
+        out.print_json(json.dumps(result.to_dict()))
         return
     from unitcost.report.tables import estimate_view
 
     out.print(estimate_view(result))
-
-
-def result_to_dict(result: Any) -> dict[str, Any]:
-    from unitcost.economics.breakdown import as_float
-
-    deployments = {}
-    for name, d in result.deployments.items():
-        entry: dict[str, Any] = {
-            "kind": d.kind,
-            "priced_by": d.origin,
-            **d.unit_cost.to_dict(result.workload),
-        }
-        if d.tco is not None:
-            entry["usd_per_accelerator_hour"] = d.tco.cost.to_dict()
-            entry["usd_per_replica_hour"] = as_float(d.replica_usd_per_hour)
-        if d.throughput is not None:
-            entry["throughput"] = {
-                "prefill_tokens_per_s": as_float(d.throughput.prefill_tokens_per_s),
-                "decode_tokens_per_s": as_float(d.throughput.decode_tokens_per_s),
-                "decode_bound": d.throughput.decode_bound,
-                "source": d.throughput.source,
-            }
-        if d.seed is not None:
-            entry["usd_per_token"] = d.seed.per_token.to_dict()
-            entry["usd_per_1k_tokens"] = as_float(d.seed.usd_per_1k_tokens)
-        if d.energy_check is not None:
-            entry["energy_check"] = d.energy_check.message
-        deployments[name] = entry
-    data: dict[str, Any] = {
-        "scenario": result.scenario.name,
-        "workload": {
-            "input_tokens": as_float(result.workload.input_tokens),
-            "output_tokens": as_float(result.workload.output_tokens),
-        },
-        "deployments": deployments,
-    }
-    if result.training:
-        data["training"] = {
-            k: {
-                "gpu_hours": as_float(t.gpu_hours),
-                "usd": as_float(t.usd),
-                "usd_per_1k_served_tokens": as_float(t.usd_per_1k_served_tokens),
-            }
-            for k, t in result.training.items()
-        }
-    if result.features:
-        data["features"] = [p.to_dict() for p in result.features]
-        data["total"] = result.total.to_dict()
-    return data
 
 
 @app.command("scenario")
@@ -484,6 +435,10 @@ def bench(
         pricing=pricing,
         out_dir=out,
     )
+    import gc
+
+    gc.collect()
+    gc.freeze()  # keep set-up objects out of GC passes that would land inside a level
     with Progress(console=err, transient=True) as progress:
         tasks = {lv.label: progress.add_task(lv.label, total=requests or None) for lv in levels}
         report = asyncio.run(

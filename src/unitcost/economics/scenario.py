@@ -153,6 +153,53 @@ class Result:
             out[f"{prefix}.gross_margin"] = p.gross_margin
         return out
 
+    def to_dict(self) -> dict[str, Any]:
+        """Everything an estimate computed, with point values and their sources (JSON)."""
+        deployments = {}
+        for name, d in self.deployments.items():
+            entry: dict[str, Any] = {
+                "kind": d.kind,
+                "priced_by": d.origin,
+                **d.unit_cost.to_dict(self.workload),
+            }
+            if d.tco is not None:
+                entry["usd_per_accelerator_hour"] = d.tco.cost.to_dict()
+                entry["usd_per_replica_hour"] = as_float(d.replica_usd_per_hour or 0.0)
+            if d.throughput is not None:
+                entry["throughput"] = {
+                    "prefill_tokens_per_s": as_float(d.throughput.prefill_tokens_per_s),
+                    "decode_tokens_per_s": as_float(d.throughput.decode_tokens_per_s),
+                    "decode_bound": d.throughput.decode_bound,
+                    "source": d.throughput.source,
+                }
+            if d.seed is not None:
+                entry["usd_per_token"] = d.seed.per_token.to_dict()
+                entry["usd_per_1k_tokens"] = as_float(d.seed.usd_per_1k_tokens)
+            if d.energy_check is not None:
+                entry["energy_check"] = d.energy_check.message
+            deployments[name] = entry
+        data: dict[str, Any] = {
+            "scenario": self.scenario.name,
+            "workload": {
+                "input_tokens": as_float(self.workload.input_tokens),
+                "output_tokens": as_float(self.workload.output_tokens),
+            },
+            "deployments": deployments,
+        }
+        if self.training:
+            data["training"] = {
+                k: {
+                    "gpu_hours": as_float(t.gpu_hours),
+                    "usd": as_float(t.usd),
+                    "usd_per_1k_served_tokens": as_float(t.usd_per_1k_served_tokens),
+                }
+                for k, t in self.training.items()
+            }
+        if self.total is not None:
+            data["features"] = [p.to_dict() for p in self.features]
+            data["total"] = self.total.to_dict()
+        return data
+
     def default_output(self) -> str:
         if self.scenario.tornado_output:
             return self.scenario.tornado_output
