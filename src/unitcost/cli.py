@@ -488,7 +488,8 @@ def route_eval_cmd(
     split: Annotated[str, typer.Option(help="group (unseen subjects) or random")] = "group",
     seed: Annotated[int, typer.Option()] = 0,
     num_results: Annotated[int, typer.Option(help="threshold bins, as RouteLLM")] = 10,
-    max_tokens: Annotated[int, typer.Option(help="word pieces embedded per prompt")] = 128,
+    max_tokens: Annotated[int, typer.Option(help="word pieces embedded per prompt")] = 16,
+    keep: Annotated[str, typer.Option(help="which end of a long prompt: head or tail")] = "tail",
     plot: Annotated[Path | None, typer.Option(help="quality vs strong-call share, PNG")] = None,
     save_router: Annotated[Path | None, typer.Option(help="write the trained router here")] = None,
     repeats: Annotated[int, typer.Option(min=1, help="also report APGR over N splits")] = 1,
@@ -511,7 +512,7 @@ def route_eval_cmd(
             seed=seed,
             split=split,
             num_results=num_results,
-            embedder=Embedder(max_tokens=max_tokens, threads=2),
+            embedder=Embedder(max_tokens=max_tokens, threads=2, keep=keep),
         )
     if save_router:
         result.router.save(save_router)
@@ -549,7 +550,7 @@ def route_eval_cmd(
                 seed=seed + k,
                 split=split,
                 num_results=num_results,
-                embedder=Embedder(max_tokens=max_tokens, threads=2),
+                embedder=Embedder(max_tokens=max_tokens, threads=2, keep=keep),
             )
             for k in range(1, repeats)
         ]

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import random
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -142,9 +143,12 @@ def run_demo(
         }
     ]
     notes.append(
-        f"{ROUTE} routes with the learned router shipped in unitcost (trained on "
-        f"RouteLLM's MMLU outcomes, a different task): {STRONG_SHARE:.0%} of the "
-        f"traffic it scores hardest goes to {STRONG}, the rest to {WEAK}"
+        f"{ROUTE} aims {STRONG_SHARE:.0%} of traffic (the prompts the shipped learned router "
+        f"scores hardest) at {STRONG}, the rest at {WEAK}; its threshold adapts to live "
+        "scores after a warm-up, so the share converges over time. That router was trained on "
+        "RouteLLM's MMLU outcomes of another model pair; on this GPQA/AIME portfolio it ranks "
+        "questions about as well as chance, so its saving here costs accuracy. Train one on "
+        "your own outcomes: unitcost route-eval --data ... --save-router router.json"
     )
     settings = load_settings(
         None,
@@ -218,6 +222,7 @@ def _drive(
         )
         return name, score(q["dataset"], reply.choices[0].message.content or "", q["ground_truth"])
 
+    random.Random(0).shuffle(jobs)  # live traffic mixes questions; so does the demo
     log(f"sending {len(jobs)} requests through the gateway with the openai SDK ...")
     with ThreadPoolExecutor(8) as pool:
         for name, correct in pool.map(ask, jobs):

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import LoopThread, free_port, wait_http
+from tests.conftest import LoopThread, wait_http
+from unitcost.gateway.server import free_port
 from unitcost.testing import FakeUpstream
 
 

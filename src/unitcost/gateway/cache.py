@@ -161,22 +161,26 @@ class _Partition:
     def __init__(self, dimensions: int, hnsw_after: int) -> None:
         self.dimensions, self.hnsw_after = dimensions, hnsw_after
         self.keys: list[str] = []
-        self.matrix = np.zeros((0, dimensions), dtype=np.float32)
+        self.matrix = np.zeros((64, dimensions), dtype=np.float32)  # grows by doubling
         self.hnsw: Any = None
 
     def add(self, vector: NDArray[np.float32], key: str) -> None:
         row = vector.reshape(1, -1).astype(np.float32)
-        self.keys.append(key)
         if self.hnsw is not None:
             self.hnsw.add(row)
+            self.keys.append(key)
             return
-        self.matrix = np.vstack([self.matrix, row])
+        n = len(self.keys)
+        if n == len(self.matrix):
+            self.matrix = np.vstack([self.matrix, np.zeros_like(self.matrix)])
+        self.matrix[n] = row
+        self.keys.append(key)
         if len(self.keys) >= self.hnsw_after:
             import faiss
 
             self.hnsw = faiss.IndexHNSWFlat(self.dimensions, 32, faiss.METRIC_INNER_PRODUCT)
             self.hnsw.hnsw.efSearch = 64
-            self.hnsw.add(self.matrix)
+            self.hnsw.add(self.matrix[: len(self.keys)])
             self.matrix = np.zeros((0, self.dimensions), dtype=np.float32)
 
     def search(self, vector: NDArray[np.float32]) -> tuple[str, float] | None:
@@ -187,7 +191,7 @@ class _Partition:
             if ids[0][0] < 0:
                 return None
             return self.keys[int(ids[0][0])], float(scores[0][0])
-        sims = self.matrix @ vector.reshape(-1)
+        sims = self.matrix[: len(self.keys)] @ vector.reshape(-1)
         best = int(np.argmax(sims))
         return self.keys[best], float(sims[best])
 

@@ -18,8 +18,11 @@ import random
 import re
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 from unitcost.gateway.settings import CascadeCheck, RouteConfig, RuleConfig
 from unitcost.gateway.tokenizers import load_tokenizer
@@ -152,15 +155,32 @@ def _matches(
 
 
 class LearnedRoute(Route):
+    """A share of strong calls is a share of *this* traffic: once `WINDOW` scores have been
+    seen, the threshold is their quantile, so the share holds even when live prompts score
+    differently from the training set. A quality target uses the training curve as is."""
+
+    WINDOW, WARM = 1000, 20
+
     def __init__(self, config: RouteConfig) -> None:
         super().__init__(config)
         from unitcost.routing.learned import LearnedRouter
 
         self.router = LearnedRouter.load(config.router)
-        if config.strong_share is None and config.target_quality is None:
-            self.threshold = self.router.threshold(strong_share=0.3)
-        else:
-            self.threshold = self.router.threshold(config.strong_share, config.target_quality)
+        self.share = config.strong_share
+        if self.share is None and config.target_quality is None:
+            self.share = 0.3
+        self.threshold = self.router.threshold(self.share, config.target_quality)
+        self.recent: deque[float] = deque(maxlen=self.WINDOW)
+        self._lock = threading.Lock()
+
+    def _threshold(self, score: float) -> float:
+        if self.share is None:
+            return self.threshold
+        with self._lock:
+            self.recent.append(score)
+            if len(self.recent) >= self.WARM:
+                self.threshold = float(np.quantile(self.recent, 1.0 - self.share))
+            return self.threshold
 
     def plan(self, body: dict[str, Any], tenant: str, feature: str | None) -> Plan:
         weak, strong = self.config.weak, self.config.strong
@@ -168,16 +188,16 @@ class LearnedRoute(Route):
         started = time.perf_counter()
         score = self.router.score(prompt_text(body))
         took = (time.perf_counter() - started) * 1000
-        if score >= self.threshold:
+        threshold = self._threshold(score)
+        if score >= threshold:
             return Plan(
                 [strong, weak],
                 f"learned: P(strong needed) {score:.3f} ≥ "
-                f"{self.threshold:.3f} → {strong} ({took:.1f} ms)",
+                f"{threshold:.3f} → {strong} ({took:.1f} ms)",
             )
         return Plan(
             [weak, strong],
-            f"learned: P(strong needed) {score:.3f} < "
-            f"{self.threshold:.3f} → {weak} ({took:.1f} ms)",
+            f"learned: P(strong needed) {score:.3f} < {threshold:.3f} → {weak} ({took:.1f} ms)",
         )
 
 

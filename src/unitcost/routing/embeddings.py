@@ -70,7 +70,7 @@ def _model_path() -> Path:
 
 
 class Embedder:
-    def __init__(self, max_tokens: int = 128, threads: int = 1) -> None:
+    def __init__(self, max_tokens: int = 128, threads: int = 1, keep: str = "head") -> None:
         try:
             import onnxruntime as ort
             from tokenizers import Tokenizer
@@ -79,8 +79,13 @@ class Embedder:
         vocab = resources.files("unitcost") / "data" / "minilm" / "tokenizer.json"
         self.tokenizer = Tokenizer.from_str(vocab.read_text(encoding="utf-8"))
         self.tokenizer.no_padding()
-        self.tokenizer.enable_truncation(max_tokens)
-        self.max_tokens = max_tokens
+        if keep not in ("head", "tail"):
+            raise InputError(f"keep: {keep!r} is not one of head, tail")
+        # "tail" keeps a long prompt's last word pieces: where a question usually ends
+        self.tokenizer.enable_truncation(
+            max_tokens, direction="right" if keep == "head" else "left"
+        )
+        self.max_tokens, self.keep = max_tokens, keep
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
@@ -92,6 +97,10 @@ class Embedder:
         """Mean-pooled, L2-normalised sentence vectors, one row per text."""
         if not texts:
             return np.zeros((0, DIMENSIONS), dtype=np.float32)
+        # Only `max_tokens` word pieces survive truncation: tokenize just the end that is kept
+        # (a word piece is rarely over 8 characters), not a whole long prompt.
+        span = 8 * self.max_tokens
+        texts = [t[-span:] if self.keep == "tail" else t[:span] for t in texts]
         encodings = self.tokenizer.encode_batch(texts)
         width = max(len(e.ids) for e in encodings)
         ids = np.zeros((len(texts), width), dtype=np.int64)
@@ -119,5 +128,5 @@ class Embedder:
 
 
 @cache
-def default_embedder(max_tokens: int = 128) -> Embedder:
-    return Embedder(max_tokens=max_tokens)
+def default_embedder(max_tokens: int = 128, keep: str = "head") -> Embedder:
+    return Embedder(max_tokens=max_tokens, keep=keep)

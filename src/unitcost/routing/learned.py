@@ -4,7 +4,7 @@
     p = router.score("Which is a prime? A. 4 B. 6 C. 7 D. 9")   # P(strong needed)
     router.threshold(strong_share=0.3)              # route ~30% of traffic to strong
 
-A prompt's MiniLM embedding and its length in tokens go through a logistic regression
+A prompt's MiniLM embedding and its length go through a logistic regression
 trained on labelled per-query outcomes: label 1 where the strong model scored higher than
 the weak one. Embeddings are centred per training group (subject) before fitting, so the
 classifier learns what makes a question hard within a subject rather than which subjects
@@ -40,10 +40,8 @@ EMBEDDING_SCALE = 0.3
 
 
 def prompt_lengths(texts: list[str]) -> NDArray[np.float64]:
-    from unitcost.gateway.tokenizers import load_tokenizer
-
-    tok = load_tokenizer("tiktoken:cl100k_base")
-    return np.log1p(np.asarray([tok.count(t) for t in texts], dtype=np.float64))
+    """log(1 + characters): as informative as a token count here, and free to compute."""
+    return np.log1p(np.asarray([len(t) for t in texts], dtype=np.float64))
 
 
 def _features(
@@ -58,7 +56,9 @@ def strong_needed(data: Outcomes, weak: str, strong: str) -> NDArray[np.float64]
 
 def embed_cached(embedder: Embedder, texts: list[str]) -> NDArray[np.float32]:
     """Embeddings of many texts, cached on disk by content (route-eval re-runs are cheap)."""
-    key = hashlib.sha256(f"{embedder.max_tokens}\n".encode() + "\x00".join(texts).encode())
+    key = hashlib.sha256(
+        f"v2:{embedder.max_tokens}:{embedder.keep}\n".encode() + "\x00".join(texts).encode()
+    )
     path = _cache_dir() / f"embeddings-{key.hexdigest()[:24]}.npy"
     if path.exists():
         cached: NDArray[np.float32] = np.load(path)
@@ -76,10 +76,11 @@ class LearnedRouter:
     gap_recovered: list[float]  # training PGR when routing above each of those quantiles
     length_mean: float
     length_std: float
+    keep: str = "head"  # which end of a long prompt the embedding reads
     meta: dict[str, Any] = field(default_factory=dict)
 
     def score(self, prompt: str) -> float:
-        vector = default_embedder(self.max_tokens).embed([prompt])
+        vector = default_embedder(self.max_tokens, self.keep).embed([prompt])
         return float(self.predict(vector, prompt_lengths([prompt]))[0])
 
     def predict(
@@ -112,6 +113,7 @@ class LearnedRouter:
             "gap_recovered": self.gap_recovered,
             "length_mean": self.length_mean,
             "length_std": self.length_std,
+            "keep": self.keep,
             "meta": self.meta,
         }
 
@@ -143,6 +145,7 @@ def _load(path: str | None) -> LearnedRouter:
         data["gap_recovered"],
         data["length_mean"],
         data["length_std"],
+        data.get("keep", "head"),
         data.get("meta", {}),
     )
 
@@ -166,7 +169,7 @@ def train_router(
     mean, std = float(lengths.mean()), float(lengths.std() or 1.0)
     y = strong_needed(data, weak, strong)
     clf = LogisticRegression.fit(_features(centred, lengths, mean, std), y, l2=l2)
-    router = LearnedRouter(clf, embedder.max_tokens, [], [], mean, std)
+    router = LearnedRouter(clf, embedder.max_tokens, [], [], mean, std, embedder.keep)
     scores = router.predict(x, lengths)
     quantiles = [float(v) for v in np.percentile(scores, np.arange(101))]
     w, s = data.scores[weak], data.scores[strong]
@@ -183,6 +186,8 @@ def train_router(
         "positive_share": float(y.mean()),
         "l2": l2,
         "features": f"all-MiniLM-L6-v2 int8 embedding (centred per group) × "
-        f"{EMBEDDING_SCALE}, log(1 + cl100k tokens)",
+        f"{EMBEDDING_SCALE}, log(1 + characters)",
     }
-    return LearnedRouter(clf, embedder.max_tokens, quantiles, recovered, mean, std, meta)
+    return LearnedRouter(
+        clf, embedder.max_tokens, quantiles, recovered, mean, std, embedder.keep, meta
+    )

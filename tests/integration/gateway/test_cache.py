@@ -10,7 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import TENANT_KEYS, LoopThread, fake_deployment, free_port, wait_http
+from tests.conftest import TENANT_KEYS, LoopThread, fake_deployment, wait_http
+from unitcost.gateway.server import free_port
 from unitcost.testing import FakeUpstream
 
 Q = [{"role": "user", "content": "What is the capital of France?"}]
