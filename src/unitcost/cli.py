@@ -523,11 +523,14 @@ def route_eval_cmd(
     if as_json:
         out.print_json(json.dumps(result.to_dict()))
         return
+    held_out = (
+        f"{result.n_test} test prompts in {len(result.test_groups)} unseen groups"
+        if split == "group"
+        else f"{result.n_test} test prompts (random split)"
+    )
     out.print(
-        f"{result.dataset}: {result.n_train} training prompts ({len(result.train_groups)} "
-        f"groups), {result.n_test} test prompts in {len(result.test_groups)} unseen groups; "
-        f"weak {result.weak} {result.weak_acc:.1f}%, strong {result.strong} "
-        f"{result.strong_acc:.1f}%",
+        f"{result.dataset}: {result.n_train} training prompts, {held_out}; weak {result.weak} "
+        f"{result.weak_acc:.1f}%, strong {result.strong} {result.strong_acc:.1f}% on the test set",
         highlight=False,
     )
     table = Table(

