@@ -292,7 +292,9 @@ def demo(
     from unitcost.demo import routing_summary, run_demo
     from unitcost.report.tables import money
 
-    result = run_demo(ledger, local, local_questions, log=lambda m: err.print(m, highlight=False))
+    result = run_demo(
+        ledger, local, local_questions, log=lambda m: err.print(m, highlight=False, markup=False)
+    )
     table = Table(
         title="unitcost demo: per deployment, read back from the ledger", title_justify="left"
     )
@@ -320,16 +322,17 @@ def demo(
         )
     out.print(table)
     for s in result.deployments.values():
-        out.print(f"  {s.name}: priced by {s.price_origin}", highlight=False)
+        out.print(f"  {s.name}: priced by {s.price_origin}", highlight=False, markup=False)
     summary = routing_summary(result)
     if summary:
-        out.print(summary, highlight=False)
+        out.print(summary, highlight=False, markup=False)
     for note in result.notes:
-        out.print(f"  note: {note}", highlight=False)
+        out.print(f"  note: {note}", highlight=False, markup=False)
     out.print(
         f"ledger: {result.ledger_url} ({result.ledger_rows} rows); "
         f"see it again with `unitcost usage --ledger {result.ledger_url}`",
         highlight=False,
+        markup=False,
     )
 
 
@@ -447,28 +450,38 @@ def bench(
     out.mkdir(parents=True, exist_ok=True)
     err.print(results_table(report.levels, targets, report.chosen))
     if any(s.tokens_estimated for s in report.levels):
-        err.print("* tokens counted with the tokenizer: the server sent no usage", highlight=False)
+        err.print(
+            "* tokens counted with the tokenizer: the server sent no usage",
+            highlight=False,
+            markup=False,
+        )
     if pricing is None:
         err.print(
             "not priced: give --hardware (and --lease-usd-per-hour), --usd-per-hour or "
             "--scenario to convert throughput into $/1K tokens",
             highlight=False,
+            markup=False,
         )
     else:
-        err.print(f"priced by: {pricing.source}", highlight=False)
+        err.print(f"priced by: {pricing.source}", highlight=False, markup=False)
     for s in report.levels:
         if s.energy and not s.energy.get("measured"):
-            err.print(f"energy: {s.energy['note']}", highlight=False)
+            err.print(f"energy: {s.energy['note']}", highlight=False, markup=False)
             break
     if targets:
-        err.print(f"cheapest level meeting the SLO: {report.chosen or 'none'}", highlight=False)
-    err.print(f"wrote {', '.join(str(p) for p in report.outputs)}", highlight=False)
+        err.print(
+            f"cheapest level meeting the SLO: {report.chosen or 'none'}",
+            highlight=False,
+            markup=False,
+        )
+    err.print(f"wrote {', '.join(str(p) for p in report.outputs)}", highlight=False, markup=False)
     failed = [s for s in report.levels if s.errors]
     if failed:
         err.print(
             f"error: {failed[0].errors} of {failed[0].requests} requests failed at "
             f"{failed[0].label}; results were still written",
             highlight=False,
+            markup=False,
         )
         raise typer.Exit(1)
 
@@ -532,6 +545,7 @@ def route_eval_cmd(
         f"{result.dataset}: {result.n_train} training prompts, {held_out}; weak {result.weak} "
         f"{result.weak_acc:.1f}%, strong {result.strong} {result.strong_acc:.1f}% on the test set",
         highlight=False,
+        markup=False,
     )
     table = Table(
         title="router quality on held-out prompts (RouteLLM's metrics)", title_justify="left"
@@ -564,6 +578,7 @@ def route_eval_cmd(
                 f"mean {statistics.mean(values):.3f}, min {min(values):.3f}, "
                 f"max {max(values):.3f}",
                 highlight=False,
+                markup=False,
             )
     s = result.saving
     if "saving_pct" in s:
@@ -573,9 +588,10 @@ def route_eval_cmd(
             f"${s['cost_all_strong']:.4f} always-strong: {s['saving_pct']:.1f}% saved "
             f"(costs: {s['cost_source']})",
             highlight=False,
+            markup=False,
         )
     else:
-        out.print(f"saving: {s['note']}", highlight=False)
+        out.print(f"saving: {s['note']}", highlight=False, markup=False)
 
 
 @app.command()
