@@ -164,7 +164,8 @@ class Proxy:
         failure: UnitcostError | None = None
         for i, name in enumerate(candidates):
             last = i == len(candidates) - 1
-            if i > 0 and (route is None or not route.budget.withdraw()):
+            # a retry after an error spends the budget; a cascade's escalation is the policy
+            if failure is not None and (route is None or not route.budget.withdraw()):
                 break
             attempt = await self.attempt(
                 req,
@@ -179,7 +180,7 @@ class Proxy:
             )
             if attempt.sent:
                 return
-            failure = attempt.error or failure
+            failure = attempt.error
             if not last:
                 reason = f"{plan.reason}; {attempt.why} → {candidates[i + 1]}"
         await send_error(send, failure or UpstreamError("no deployment could answer"), headers)
