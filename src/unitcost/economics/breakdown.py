@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["Breakdown", "Line", "Num", "as_float", "fmt"]
+__all__ = ["Breakdown", "Line", "Num", "as_float", "fmt", "plain"]
 
 Num = float | NDArray[np.float64]
 
@@ -67,3 +67,9 @@ def as_float(value: Num) -> float:
 def fmt(value: Num, digits: int = 4) -> str:
     """A figure for a source string: significant digits, no trailing noise."""
     return f"{as_float(value):.{digits}g}"
+
+
+def plain(value: Any) -> Num:
+    """A NumPy result as the Num it stands for: a float for one value, else the array."""
+    arr = np.asarray(value, dtype=np.float64)
+    return float(arr) if arr.ndim == 0 else arr

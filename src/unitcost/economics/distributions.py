@@ -21,7 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, model_validator
 
-__all__ = ["Z95", "Range"]
+__all__ = ["Z95", "Range", "point_value"]
 
 Z95 = 1.6448536269514722  # standard normal quantile at 0.95
 
@@ -75,3 +75,8 @@ class Range(BaseModel):
             sigma = (math.log(self.high) - math.log(self.low)) / (2 * Z95)
             return rng.lognormal(mu, sigma, n)
         return rng.uniform(self.low, self.high, n)
+
+
+def point_value(value: float | Range) -> float:
+    """A number as given, or a range's single representative value."""
+    return value.point if isinstance(value, Range) else float(value)

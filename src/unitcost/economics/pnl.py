@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from unitcost.economics.breakdown import Num, as_float
+from unitcost.economics.breakdown import Num, as_float, plain
 from unitcost.economics.unit_cost import UnitCost
 from unitcost.errors import InputError
 
@@ -70,7 +70,7 @@ class PnL:
                 np.asarray(self.gross_profit) / np.asarray(self.revenue),
                 np.nan,
             )
-        return float(margin) if margin.ndim == 0 else margin
+        return plain(margin)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name}

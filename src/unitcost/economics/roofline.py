@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from unitcost.catalog import BYTES_PER_ELEMENT, Accelerator, ModelShape, cite
-from unitcost.economics.breakdown import Num, fmt
+from unitcost.economics.breakdown import Num, fmt, plain
 from unitcost.errors import InputError
 
 __all__ = [
@@ -144,8 +144,8 @@ def roofline(inp: RooflineInputs) -> Throughput:
     bound = np.where(np.asarray(t_memory) >= np.asarray(t_compute), "memory", "compute")
     kinds = set(bound.ravel().tolist())
     return Throughput(
-        prefill_tokens_per_s=_plain(prefill_tps),
-        decode_tokens_per_s=_plain(decode_tps),
+        prefill_tokens_per_s=plain(prefill_tps),
+        decode_tokens_per_s=plain(decode_tps),
         source=(
             f"roofline: {model.name} {inp.precision} on {tp} × {acc.name} "
             f"({fmt(acc.peak_tflops(inp.precision))} TFLOP/s, {fmt(acc.memory_bandwidth_gb_s)} GB/s, "
@@ -153,10 +153,5 @@ def roofline(inp: RooflineInputs) -> Throughput:
             f"bandwidth efficiency {fmt(inp.bandwidth_efficiency)}"
         ),
         decode_bound=kinds.pop() if len(kinds) == 1 else "mixed",
-        memory_needed_gb=_plain(memory_needed),
+        memory_needed_gb=plain(memory_needed),
     )
-
-
-def _plain(value: Num) -> Num:
-    arr = np.asarray(value, dtype=np.float64)
-    return float(arr) if arr.ndim == 0 else arr

@@ -27,7 +27,7 @@ from numpy.typing import NDArray
 
 from unitcost.catalog import Catalog, cite, load_catalog
 from unitcost.economics.breakdown import Num, as_float, fmt
-from unitcost.economics.distributions import Range
+from unitcost.economics.distributions import Range, point_value
 from unitcost.economics.pnl import FeatureInputs, PnL, feature_pnl, total_pnl
 from unitcost.economics.roofline import RooflineInputs, Throughput, roofline
 from unitcost.economics.seed import EnergyCheck, SeedCost, energy_check, seed_cost
@@ -76,8 +76,7 @@ class PointSampler:
     def __call__(self, path: str, value: Number) -> Num:
         if isinstance(value, Range):
             self.ranges[path] = value
-            return value.point
-        return float(value)
+        return point_value(value)
 
 
 class DrawSampler:

@@ -20,7 +20,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from unitcost.economics.distributions import Range
+from unitcost.economics.distributions import Range, point_value
 from unitcost.economics.roofline import DEFAULT_BANDWIDTH_EFFICIENCY, DEFAULT_MFU
 from unitcost.errors import InputError, describe_validation_error
 from unitcost.yamlfile import parse_mapping
@@ -179,7 +179,7 @@ class FeatureSpec(_Spec):
 
     @model_validator(mode="after")
     def _mix_sums_to_one(self) -> FeatureSpec:
-        points = [v.point if isinstance(v, Range) else v for v in self.model_mix.values()]
+        points = [point_value(v) for v in self.model_mix.values()]
         if not self.model_mix or abs(sum(points) - 1.0) > 1e-6:
             raise ValueError(
                 f"model_mix shares must add up to 1 (got {sum(points):g}); "

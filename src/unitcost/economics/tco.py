@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from unitcost.catalog import Accelerator
-from unitcost.economics.breakdown import Breakdown, Line, Num, fmt
+from unitcost.economics.breakdown import Breakdown, Line, Num, fmt, plain
 from unitcost.errors import InputError
 
 __all__ = [
@@ -78,7 +78,7 @@ def capital_recovery(rate: Num, years: Num) -> Num:
     n = np.asarray(years, dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         annuity = np.where(r > 1e-12, r / (1.0 - (1.0 + r) ** -n), 1.0 / n)
-    return float(annuity) if annuity.ndim == 0 else annuity
+    return plain(annuity)
 
 
 def _power(inp: TCOInputs) -> tuple[Num, str]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from unitcost.economics.distributions import Range, point_value
 from unitcost.economics.pricing import PriceCard
 from unitcost.economics.scenario import evaluate
 from unitcost.economics.spec import DeploymentSpec, WorkloadSpec, parse_scenario
@@ -21,18 +22,19 @@ __all__ = ["Deployment", "Portfolio", "price_card"]
 DEFAULT_TOKENIZER = "tiktoken:o200k_base"
 
 
+def _optional(value: float | Range | None) -> float | None:
+    return None if value is None else point_value(value)
+
+
 def price_card(name: str, spec: DeploymentSpec, workload: WorkloadSpec) -> PriceCard:
     if spec.list_price is not None:
         lp = spec.list_price
 
-        def point(v: object) -> float | None:
-            return None if v is None else float(getattr(v, "point", v))  # type: ignore[arg-type]
-
         return PriceCard(
-            input_usd_per_m=point(lp.input_usd_per_m) or 0.0,
-            output_usd_per_m=point(lp.output_usd_per_m) or 0.0,
-            cached_input_usd_per_m=point(lp.cached_input_usd_per_m),
-            reasoning_usd_per_m=point(lp.reasoning_usd_per_m),
+            input_usd_per_m=point_value(lp.input_usd_per_m),
+            output_usd_per_m=point_value(lp.output_usd_per_m),
+            cached_input_usd_per_m=_optional(lp.cached_input_usd_per_m),
+            reasoning_usd_per_m=_optional(lp.reasoning_usd_per_m),
             origin=f"list price: {lp.source}",
         )
     scenario = parse_scenario(
