@@ -43,35 +43,24 @@ class StreamMeter:
             self._buffer = data
             return b""
         complete, self._buffer = data[: end + 2], data[end + 2 :]
-        if (
-            self.first_token_at is None
-            or b'"usage"' in complete
-            or b'"error"' in complete
-            or b"[DONE]" in complete
-        ):
-            return self._filter(complete)
-        self._collect(complete)
-        return complete
+        return self._filter(complete)
 
     def close(self) -> bytes:
         rest, self._buffer = self._buffer, b""
         return self._filter(rest + b"\n\n") if rest.strip() else b""
 
-    def _collect(self, complete: bytes) -> None:
-        for event in complete.split(b"\n\n"):
-            payload = _data(event)
-            if payload is not None:
-                self._inspect(payload)
-
     def _filter(self, complete: bytes) -> bytes:
-        kept = []
+        """Inspect every event; the bytes go on unchanged unless an event is dropped."""
+        kept, dropped = [], False
         for event in complete.split(b"\n\n"):
             if not event:
                 continue
             payload = _data(event)
             if payload is None or self._inspect(payload):
                 kept.append(event + b"\n\n")
-        return b"".join(kept)
+            else:
+                dropped = True
+        return b"".join(kept) if dropped else complete
 
     def _inspect(self, payload: bytes) -> bool:
         """Note what metering needs from one event; False drops the event."""
