@@ -1,6 +1,7 @@
 """Shared fixtures: real servers on loopback, started and stopped by the tests.
 
-- `llama_server`: SmolLM2-135M-Instruct under llama-cpp-python's OpenAI server (a real model).
+- `llama_server`: SmolLM2-135M-Instruct under llama-cpp-python's OpenAI server (a real model),
+  the same `LocalModel` the demo runs.
 - `fake_upstream`: the fault-injection instrument (unitcost.testing.FakeUpstream).
 - `run_gateway(settings)`: the gateway on uvicorn in a background thread.
 """
@@ -58,26 +59,16 @@ def wait_http(url: str, timeout: float = 60.0, proc: subprocess.Popen[Any] | Non
     raise RuntimeError(f"{url} did not answer within {timeout} s")
 
 
-@dataclass
-class LlamaServer:
-    url: str
-    model_path: str
-    proc: subprocess.Popen[bytes]
-
-
-def start_llama_server() -> LlamaServer:
+def start_llama_server() -> LocalModel:
     if not local_model.available():
         pytest.skip(f"the local model is not installed: {local_model.INSTALL}")
-    model = LocalModel.start(threads=2)
-    return LlamaServer(model.url, model.gguf, model.proc)
+    return LocalModel.start(threads=2)
 
 
 @pytest.fixture(scope="session")
-def llama_server() -> Iterator[LlamaServer]:
-    server = start_llama_server()
-    yield server
-    server.proc.terminate()
-    server.proc.wait(10)
+def llama_server() -> Iterator[LocalModel]:
+    with start_llama_server() as server:
+        yield server
 
 
 class LoopThread:
@@ -176,13 +167,13 @@ def fake_deployment(upstream: FakeUpstream, name: str = "fake", **options: Any) 
     }
 
 
-def llama_deployment(server: LlamaServer, name: str = "smollm2", **options: Any) -> dict[str, Any]:
+def llama_deployment(server: LocalModel, name: str = "smollm2", **options: Any) -> dict[str, Any]:
     return {
         "name": name,
         "backend": "openai",
         "options": {"url": server.url, "model": "smollm2", **options},
         "price": {"seed": {"tco_usd_per_hour": 0.0816, "tokens_per_s": 40}},
-        "tokenizer": f"gguf:{server.model_path}",
+        "tokenizer": f"gguf:{server.gguf}",
     }
 
 

@@ -41,9 +41,8 @@ def test_learned_router_beats_random_on_unseen_subjects() -> None:
     assert result.saving["saving_pct"] > 0 and "RouteLLM paper" in result.saving["cost_source"]
 
 
-def test_cli_on_recorded_costs_and_a_saved_router(tmp_path: Path) -> None:
-    router = tmp_path / "router.json"
-    proc = subprocess.run(
+def route_eval_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         [
             sys.executable,
             "-m",
@@ -51,21 +50,28 @@ def test_cli_on_recorded_costs_and_a_saved_router(tmp_path: Path) -> None:
             "route-eval",
             "--data",
             str(DATA / "pricing-reversal"),
-            "--weak",
-            "gpt-5-mini",
-            "--strong",
-            "gemini-3.1-pro-preview",
-            "--split",
-            "random",
-            "--save-router",
-            str(router),
-            "--plot",
-            str(tmp_path / "r.png"),
-            "--json",
+            *args,
         ],
         capture_output=True,
         text=True,
         timeout=600,
+    )
+
+
+def test_cli_on_recorded_costs_and_a_saved_router(tmp_path: Path) -> None:
+    router = tmp_path / "router.json"
+    proc = route_eval_cli(
+        "--weak",
+        "gpt-5-mini",
+        "--strong",
+        "gemini-3.1-pro-preview",
+        "--split",
+        "random",
+        "--save-router",
+        str(router),
+        "--plot",
+        str(tmp_path / "r.png"),
+        "--json",
     )
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
@@ -79,22 +85,6 @@ def test_cli_on_recorded_costs_and_a_saved_router(tmp_path: Path) -> None:
 
 
 def test_unknown_models_and_bad_data_are_explained() -> None:
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "unitcost",
-            "route-eval",
-            "--data",
-            str(DATA / "pricing-reversal"),
-            "--weak",
-            "gpt-4",
-            "--strong",
-            "gpt-5-mini",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    proc = route_eval_cli("--weak", "gpt-4", "--strong", "gpt-5-mini")
     assert proc.returncode == 2
     assert "model 'gpt-4' is not in pricing-reversal; accepted: MiniMax-M2.5, claude" in proc.stderr

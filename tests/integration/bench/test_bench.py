@@ -8,12 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import TENANT_KEYS, LlamaServer, fake_deployment, llama_deployment
+from tests.conftest import TENANT_KEYS, fake_deployment, llama_deployment
 from unitcost.bench import BenchConfig, run_bench
 from unitcost.bench.costing import Pricing
 from unitcost.bench.metrics import parse_slo
 from unitcost.bench.prompts import synthetic
 from unitcost.bench.runner import parse_levels
+from unitcost.gateway.local_model import LocalModel
 from unitcost.gateway.tokenizers import load_tokenizer
 
 
@@ -43,8 +44,8 @@ def bench(
     return asyncio.run(run_bench(cfg))
 
 
-def test_bench_measures_a_real_server(llama_server: LlamaServer, tmp_path: Path) -> None:
-    report = bench(llama_server.url, f"gguf:{llama_server.model_path}", "1,2", 4, tmp_path)
+def test_bench_measures_a_real_server(llama_server: LocalModel, tmp_path: Path) -> None:
+    report = bench(llama_server.url, f"gguf:{llama_server.gguf}", "1,2", 4, tmp_path)
     assert [s.label for s in report.levels] == ["c=1", "c=2"]  # type: ignore[attr-defined]
     for s in report.levels:  # type: ignore[attr-defined]
         assert s.errors == 0 and s.requests == 4
@@ -59,12 +60,12 @@ def test_bench_measures_a_real_server(llama_server: LlamaServer, tmp_path: Path)
 
 
 def test_gateway_ledger_tokens_equal_the_bench_counts(
-    run_gateway, llama_server: LlamaServer
+    run_gateway, llama_server: LocalModel
 ) -> None:  # type: ignore[no-untyped-def]
     gw = run_gateway([llama_deployment(llama_server)])
     report = bench(
         gw.url + "/v1",
-        f"gguf:{llama_server.model_path}",
+        f"gguf:{llama_server.gguf}",
         "1,2",
         3,
         api_key=TENANT_KEYS["acme"],

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import LlamaServer, RunningGateway, llama_deployment
+from tests.conftest import RunningGateway, llama_deployment
+from unitcost.gateway.local_model import LocalModel
 
 MESSAGES = [{"role": "user", "content": "Name three colours."}]
 
 
 @pytest.fixture
-def gateway(run_gateway, llama_server: LlamaServer) -> RunningGateway:  # type: ignore[no-untyped-def]
+def gateway(run_gateway, llama_server: LocalModel) -> RunningGateway:  # type: ignore[no-untyped-def]
     return run_gateway([llama_deployment(llama_server)])
 
 
