@@ -29,6 +29,7 @@ import numpy as np
 import orjson
 from numpy.typing import NDArray
 
+from unitcost.gateway.prompts import conversation
 from unitcost.gateway.settings import CacheConfig
 
 __all__ = ["CachedAnswer", "Probe", "ResponseCache", "SemanticIndex", "exact_key", "is_cacheable"]
@@ -221,12 +222,11 @@ class ResponseCache:
         return self.config.exact or self.index is not None
 
     def _embed(self, body: dict[str, Any]) -> NDArray[np.float32]:
-        from unitcost.gateway.routes import prompt_text_all
         from unitcost.routing.embeddings import default_embedder
 
         if self._embedder is None:
             self._embedder = default_embedder(self.config.semantic.max_tokens)
-        vector: NDArray[np.float32] = self._embedder.embed([prompt_text_all(body)])[0]
+        vector: NDArray[np.float32] = self._embedder.embed([conversation(body)])[0]
         return vector
 
     @staticmethod

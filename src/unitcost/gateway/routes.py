@@ -24,9 +24,9 @@ from typing import Any
 
 import numpy as np
 
+from unitcost.gateway.prompts import conversation, prompt_text
 from unitcost.gateway.settings import CascadeCheck, RouteConfig, RuleConfig
 from unitcost.gateway.tokenizers import load_tokenizer
-from unitcost.gateway.upstreams.replay import prompt_text
 
 __all__ = ["Plan", "RetryBudget", "Route", "build_route", "passes_check"]
 
@@ -87,22 +87,7 @@ class WeightedRoute(Route):
 
 
 def _prompt_tokens(body: dict[str, Any]) -> int:
-    return load_tokenizer("tiktoken:o200k_base").count(prompt_text_all(body))
-
-
-def prompt_text_all(body: dict[str, Any]) -> str:
-    """Every message's text, for length rules and the semantic cache."""
-    messages = body.get("messages")
-    if not isinstance(messages, list):
-        return prompt_text(body)
-    parts = []
-    for m in messages:
-        if isinstance(m, dict):
-            content = m.get("content")
-            if isinstance(content, list):
-                content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
-            parts.append(f"{m.get('role', '')}: {content or ''}")
-    return "\n".join(parts)
+    return load_tokenizer("tiktoken:o200k_base").count(conversation(body))
 
 
 class RulesRoute(Route):

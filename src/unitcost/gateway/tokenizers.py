@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from unitcost.errors import InputError
+from unitcost.gateway.prompts import content_text
 
 __all__ = ["Tokenizer", "load_tokenizer"]
 
@@ -38,12 +39,6 @@ class Tokenizer(Protocol):
     def count_chat(self, messages: list[dict[str, Any]]) -> int: ...
 
 
-def _text(content: Any) -> str:
-    if isinstance(content, list):
-        return "".join(p.get("text", "") for p in content if isinstance(p, dict))
-    return "" if content is None else str(content)
-
-
 class _Overhead:
     """Chat counting for tokenizers without a template: text plus a per-message overhead."""
 
@@ -53,7 +48,7 @@ class _Overhead:
     def count_chat(self, messages: list[dict[str, Any]]) -> int:
         total = 3  # the assistant's reply is primed with a few tokens
         for m in messages:
-            total += MESSAGE_OVERHEAD + self.count(_text(m.get("content")))
+            total += MESSAGE_OVERHEAD + self.count(content_text(m.get("content")))
         return total
 
 
@@ -128,7 +123,9 @@ class GGUFTokenizer:
 
     def count_chat(self, messages: list[dict[str, Any]]) -> int:
         if self.formatter is None:
-            return sum(MESSAGE_OVERHEAD + self.count(_text(m.get("content"))) for m in messages)
+            return sum(
+                MESSAGE_OVERHEAD + self.count(content_text(m.get("content"))) for m in messages
+            )
         prompt = self.formatter(messages=messages).prompt  # type: ignore[arg-type]
         return len(self.llm.tokenize(prompt.encode(), add_bos=True, special=True))
 

@@ -29,9 +29,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from unitcost.economics.pricing import PriceCard
 from unitcost.errors import InputError
+from unitcost.gateway.prompts import prompt_text
 from unitcost.gateway.upstreams.base import Call, Reply, Upstream, register
 
-__all__ = ["ReplayBackend", "ReplaySet", "load_replay_set", "prompt_text"]
+__all__ = ["ReplayBackend", "ReplaySet", "load_replay_set"]
 
 
 @dataclass(frozen=True)
@@ -65,19 +66,6 @@ def load_replay_set(path: str | None = None) -> ReplaySet:
     return ReplaySet(
         data["source"], data["prices_as_of"], data["questions"], data["models"], by_prompt
     )
-
-
-def prompt_text(body: dict[str, Any]) -> str:
-    """The text a request asks about: the last user message, or a completion prompt."""
-    if isinstance(body.get("prompt"), str):
-        return str(body["prompt"])
-    for message in reversed(body.get("messages") or []):
-        if isinstance(message, dict) and message.get("role") == "user":
-            content = message.get("content")
-            if isinstance(content, list):
-                return "".join(p.get("text", "") for p in content if isinstance(p, dict))
-            return str(content or "")
-    return ""
 
 
 class ReplayOptions(BaseModel):
