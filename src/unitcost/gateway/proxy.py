@@ -122,10 +122,12 @@ class Proxy:
             route = self.routes.get(body["model"])
             if route is None:
                 plan = Plan([self.portfolio.get(body["model"]).name], "")
-            else:
+            elif route.blocking:
                 plan = await asyncio.to_thread(
                     route.plan, body, principal.tenant, tags.get("feature")
                 )
+            else:
+                plan = route.plan(body, principal.tenant, tags.get("feature"))
         except UnitcostError as exc:
             await send_error(send, exc, headers)
             return

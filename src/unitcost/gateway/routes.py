@@ -60,6 +60,9 @@ class RetryBudget:
 
 
 class Route:
+    #: planning does CPU work (an embedding, a token count): run it off the event loop
+    blocking = False
+
     def __init__(self, config: RouteConfig) -> None:
         self.config = config
         self.budget = RetryBudget(config.retry_budget)
@@ -91,6 +94,12 @@ def _prompt_tokens(body: dict[str, Any]) -> int:
 
 
 class RulesRoute(Route):
+    def __init__(self, config: RouteConfig) -> None:
+        super().__init__(config)
+        self.blocking = any(
+            r.min_prompt_tokens is not None or r.max_prompt_tokens is not None for r in config.rules
+        )
+
     def plan(self, body: dict[str, Any], tenant: str, feature: str | None) -> Plan:
         tokens: int | None = None
         for i, rule in enumerate(self.config.rules):
@@ -145,6 +154,7 @@ class LearnedRoute(Route):
     differently from the training set. A quality target uses the training curve as is."""
 
     WINDOW, WARM = 1000, 20
+    blocking = True
 
     def __init__(self, config: RouteConfig) -> None:
         super().__init__(config)
