@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -107,6 +108,9 @@ class _SQLStore:
         for g in group_by:
             if g not in GROUPS:
                 raise InputError(f"group_by: unknown {g!r}; accepted: {', '.join(GROUPS)}")
+        for name, day in (("since", since), ("until", until)):
+            if day is not None and not _is_day(day):
+                raise InputError(f"{name}: {day!r} is not a date; accepted: YYYY-MM-DD")
         where, args = [], []
         for clause, value in (("tenant = {}", tenant), ("day >= {}", since), ("day <= {}", until)):
             if value is not None:
@@ -143,6 +147,14 @@ class _SQLStore:
             values["tokens_estimated"] = bool(values["tokens_estimated"])
             out.append(UsageRecord(**values))
         return out
+
+
+def _is_day(value: str) -> bool:
+    try:
+        time.strptime(value, "%Y-%m-%d")
+    except ValueError:
+        return False
+    return True
 
 
 def _plain(value: Any) -> Any:

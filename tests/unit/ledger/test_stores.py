@@ -114,6 +114,8 @@ def test_appends_are_idempotent_by_id_and_records_round_trip(store: Store) -> No
 def test_unknown_group_is_refused(store: Store) -> None:
     with pytest.raises(InputError, match="group_by: unknown 'colour'; accepted: tenant"):
         store.usage(["colour"])
+    with pytest.raises(InputError, match="since: 'yesterday' is not a date; accepted: YYYY-MM-DD"):
+        store.usage(["tenant"], since="yesterday")
 
 
 def test_writer_batches_and_flushes_everything(tmp_path: Path) -> None:
