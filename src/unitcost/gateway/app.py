@@ -55,7 +55,10 @@ class Gateway:
         )
         self.cache = ResponseCache(self.settings.cache)
         # budgets resume from what the ledger says was spent this month
-        spent = {r["tenant"]: r["cost_usd"] for r in store.usage(["tenant"], since=month_start())}
+        spent = {}
+        if any(t.budget_usd_per_month is not None for t in self.settings.tenants):
+            rows = store.usage(["tenant"], since=month_start())
+            spent = {r["tenant"]: r["cost_usd"] for r in rows}
         limits = Limits(self.settings, spent)
         self.proxy = Proxy(
             self.settings,
