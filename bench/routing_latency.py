@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from unitcost.catalog.replay import load_replay_set
 from unitcost.gateway.cache import SemanticIndex
-from unitcost.gateway.upstreams.replay import load_replay_set
 from unitcost.routing.datasets import load_outcomes
 from unitcost.routing.embeddings import DIMENSIONS, Embedder, default_embedder
 from unitcost.routing.learned import LearnedRouter, embed_cached, prompt_lengths

@@ -121,7 +121,7 @@ from unitcost.bench.client import BenchClient, RequestResult
 from unitcost.bench.metrics import summarize
 from unitcost.bench.prompts import Prompt, synthetic
 from unitcost.bench.runner import Level, run_level
-from unitcost.gateway.tokenizers import Tokenizer, load_tokenizer
+from unitcost.wire.tokens import Tokenizer, load_tokenizer
 
 ROOT = Path(__file__).resolve().parents[1]
 GL_VENV = ROOT / "bench" / ".venv-guidellm"

@@ -22,9 +22,9 @@ from typing import Any
 import httpx
 import pytest
 
-from unitcost.gateway import local_model
+from unitcost.engine import server as local_model
+from unitcost.engine.server import LocalModel
 from unitcost.gateway.app import Gateway
-from unitcost.gateway.local_model import LocalModel
 from unitcost.gateway.server import running
 from unitcost.gateway.settings import GatewaySettings, load_settings
 from unitcost.testing import FakeUpstream

@@ -20,12 +20,12 @@ from typing import Any
 
 import httpx
 
+from unitcost.catalog.replay import load_replay_set
+from unitcost.engine import server as local_model
+from unitcost.engine.server import LocalModel
 from unitcost.evals.scoring import score
-from unitcost.gateway import local_model
-from unitcost.gateway.local_model import LocalModel
 from unitcost.gateway.server import running
 from unitcost.gateway.settings import load_settings
-from unitcost.gateway.upstreams.replay import load_replay_set
 
 __all__ = ["DemoResult", "routing_summary", "run_demo"]
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from unitcost.catalog.replay import load_replay_set
 from unitcost.demo import REPLAY_MODELS, ROUTE, STRONG, routing_summary, run_demo
-from unitcost.gateway.upstreams.replay import load_replay_set
 
 
 def test_demo_reads_back_the_providers_bills(tmp_path: Path) -> None:

@@ -22,9 +22,9 @@ import orjson
 from unitcost.bench.prompts import Prompt
 from unitcost.economics.pricing import TokenUsage
 from unitcost.errors import InputError, UnitcostError
-from unitcost.gateway.metering import StreamMeter, estimate_usage
-from unitcost.gateway.tokenizers import Tokenizer
-from unitcost.gateway.upstreams.pool import ConnectionPool
+from unitcost.wire.http1 import ConnectionPool
+from unitcost.wire.tokens import Tokenizer
+from unitcost.wire.usage import StreamMeter, estimate_usage
 
 __all__ = ["BenchClient", "RequestResult"]
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from unitcost.errors import InputError
-from unitcost.gateway.tokenizers import Tokenizer
+from unitcost.wire.tokens import Tokenizer
 
 __all__ = ["Prompt", "from_jsonl", "from_replay", "synthetic"]
 
@@ -125,7 +125,7 @@ def _row_messages(row: Any, n: int, name: str) -> list[dict[str, Any]]:
 
 
 def from_replay(output_tokens: int) -> list[Prompt]:
-    from unitcost.gateway.upstreams.replay import load_replay_set
+    from unitcost.catalog.replay import load_replay_set
 
     data = load_replay_set()
     return [

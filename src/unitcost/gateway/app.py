@@ -24,11 +24,11 @@ from unitcost.gateway.limits import Limits, month_start
 from unitcost.gateway.metrics import GatewayMetrics
 from unitcost.gateway.portfolio import Portfolio
 from unitcost.gateway.proxy import ENDPOINTS, Proxy
-from unitcost.gateway.routes import build_route
 from unitcost.gateway.settings import GatewaySettings
 from unitcost.ledger.record import GROUPS
 from unitcost.ledger.store import open_store
 from unitcost.ledger.writer import LedgerWriter
+from unitcost.routing.policies import build_route
 
 __all__ = ["Gateway"]
 

@@ -29,8 +29,8 @@ import numpy as np
 import orjson
 from numpy.typing import NDArray
 
-from unitcost.gateway.prompts import conversation
 from unitcost.gateway.settings import CacheConfig
+from unitcost.wire.openai import conversation
 
 __all__ = ["CachedAnswer", "Probe", "ResponseCache", "SemanticIndex", "exact_key", "is_cacheable"]
 

@@ -14,8 +14,9 @@ from unitcost.economics.scenario import evaluate
 from unitcost.economics.spec import DeploymentSpec, WorkloadSpec, parse_scenario
 from unitcost.errors import InputError, NotFoundError
 from unitcost.gateway.settings import DeploymentConfig, GatewaySettings
-from unitcost.gateway.tokenizers import Tokenizer, load_tokenizer
-from unitcost.gateway.upstreams.base import Upstream, create_upstream
+from unitcost.gateway.upstreams.base import Upstream
+from unitcost.gateway.upstreams.registry import create_upstream
+from unitcost.wire.tokens import Tokenizer, load_tokenizer
 
 __all__ = ["Deployment", "Portfolio", "price_card"]
 

@@ -34,15 +34,16 @@ from unitcost.gateway.asgi import Receive, Send, read_body, send_error, send_res
 from unitcost.gateway.auth import Keyring, Principal
 from unitcost.gateway.cache import CachedAnswer, Probe, ResponseCache, is_cacheable
 from unitcost.gateway.limits import Limits
-from unitcost.gateway.metering import StreamMeter, estimate_usage, usage_from_body
 from unitcost.gateway.metrics import GatewayMetrics
 from unitcost.gateway.portfolio import Deployment, Portfolio
-from unitcost.gateway.routes import Plan, Route, passes_check
-from unitcost.gateway.settings import CascadeCheck, GatewaySettings
-from unitcost.gateway.sse import completion_to_sse
+from unitcost.gateway.settings import GatewaySettings
 from unitcost.gateway.upstreams.base import Call, Reply
 from unitcost.ledger.record import UsageRecord
 from unitcost.ledger.writer import LedgerWriter
+from unitcost.routing.config import CascadeCheck
+from unitcost.routing.policies import Plan, Route, passes_check
+from unitcost.wire.sse import completion_to_sse
+from unitcost.wire.usage import StreamMeter, estimate_usage, usage_from_body
 
 __all__ = ["ENDPOINTS", "Proxy"]
 

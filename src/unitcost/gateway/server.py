@@ -8,7 +8,6 @@ with running(settings) as gateway:    # in a background thread (demo, tests)
 from __future__ import annotations
 
 import contextlib
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -19,8 +18,9 @@ import uvicorn
 from unitcost.errors import UnitcostError
 from unitcost.gateway.app import Gateway
 from unitcost.gateway.settings import GatewaySettings
+from unitcost.wire.http1 import free_port
 
-__all__ = ["RunningGateway", "running", "serve", "server"]
+__all__ = ["RunningGateway", "free_port", "running", "serve", "server"]
 
 
 def server(settings: GatewaySettings) -> uvicorn.Server:
@@ -48,12 +48,6 @@ def serve(settings: GatewaySettings) -> None:
 class RunningGateway:
     url: str
     app: Gateway
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextlib.contextmanager

@@ -32,17 +32,15 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from unitcost.economics.spec import DeploymentSpec, WorkloadSpec
 from unitcost.errors import InputError, describe_validation_error
+from unitcost.routing.config import RouteConfig
 from unitcost.yamlfile import parse_mapping
 
 __all__ = [
     "AttributionHeaders",
     "CacheConfig",
-    "CascadeCheck",
     "DeploymentConfig",
     "GatewaySettings",
     "LedgerConfig",
-    "RouteConfig",
-    "RuleConfig",
     "TenantConfig",
     "hash_key",
     "load_settings",
@@ -80,67 +78,6 @@ class DeploymentConfig(_Section):
     tokenizer: str | None = Field(
         None, description="tiktoken:ENCODING, gguf:PATH or hf:PATH to tokenizer.json"
     )
-
-
-class RuleConfig(_Section):
-    """One rule of a `rules` route; every condition given must hold."""
-
-    deployment: str
-    min_prompt_tokens: int | None = None
-    max_prompt_tokens: int | None = None
-    tenants: list[str] | None = None
-    features: list[str] | None = None
-    tools: bool | None = None
-    json_mode: bool | None = None
-
-
-class CascadeCheck(_Section):
-    """What makes a cheap answer good enough to return without escalating."""
-
-    require_regex: str | None = Field(None, description="the answer must match this")
-    reject_truncated: bool = True  # finish_reason == "length" escalates
-    min_mean_logprob: float | None = None  # needs logprobs from the upstream
-
-
-class RouteConfig(_Section):
-    """A name clients may send as `model` instead of a deployment."""
-
-    name: str = Field(pattern=r"^[A-Za-z0-9._:/-]+$")
-    policy: Literal["fallback", "weighted", "rules", "learned", "cascade"]
-    deployments: list[str] = Field([], description="fallback order, or the cascade chain")
-    weights: dict[str, float] = {}
-    rules: list[RuleConfig] = []
-    default: str | None = None
-    weak: str | None = None
-    strong: str | None = None
-    router: str | None = Field(None, description="router file; default: shipped MMLU router")
-    strong_share: float | None = Field(None, ge=0, le=1)
-    target_quality: float | None = Field(None, ge=0, le=1)
-    check: CascadeCheck = CascadeCheck()
-    max_attempts: int = Field(3, ge=1)
-    retry_budget: float = Field(0.2, ge=0, description="retries allowed per request, on average")
-    cache_sampling: bool = Field(False, description="cache answers even at temperature > 0")
-
-    @model_validator(mode="after")
-    def _complete(self) -> RouteConfig:
-        needs = {
-            "fallback": (bool(self.deployments), "deployments"),
-            "weighted": (bool(self.weights), "weights"),
-            "rules": (bool(self.rules), "rules"),
-            "learned": (bool(self.weak and self.strong), "weak and strong"),
-            "cascade": (len(self.deployments) >= 2, "at least two deployments"),
-        }
-        ok, what = needs[self.policy]
-        if not ok:
-            raise ValueError(f"the {self.policy} policy needs {what}")
-        if self.strong_share is not None and self.target_quality is not None:
-            raise ValueError("give strong_share or target_quality, not both")
-        return self
-
-    def members(self) -> list[str]:
-        names = [*self.deployments, *self.weights, *(r.deployment for r in self.rules)]
-        names += [n for n in (self.default, self.weak, self.strong) if n]
-        return list(dict.fromkeys(names))
 
 
 class SemanticCacheConfig(_Section):

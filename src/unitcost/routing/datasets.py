@@ -92,7 +92,7 @@ def load_routellm_mmlu(folder: Path) -> Outcomes:
                     if model != "prompt":
                         columns.setdefault(model, []).append(_truthy(value))
     scores = {m: np.asarray(v) for m, v in columns.items()}
-    from unitcost.gateway.tokenizers import load_tokenizer
+    from unitcost.wire.tokens import load_tokenizer
 
     tok = load_tokenizer("tiktoken:cl100k_base")
     tokens = np.asarray([tok.count(p) + 1 for p in prompts], dtype=float)

@@ -14,8 +14,8 @@ from unitcost.bench.costing import Pricing
 from unitcost.bench.metrics import parse_slo
 from unitcost.bench.prompts import synthetic
 from unitcost.bench.runner import parse_levels
-from unitcost.gateway.local_model import LocalModel
-from unitcost.gateway.tokenizers import load_tokenizer
+from unitcost.engine.server import LocalModel
+from unitcost.wire.tokens import load_tokenizer
 
 
 def bench(

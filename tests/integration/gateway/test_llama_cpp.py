@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import RunningGateway, llama_deployment
-from unitcost.gateway.local_model import LocalModel
+from unitcost.engine.server import LocalModel
 
 MESSAGES = [{"role": "user", "content": "Name three colours."}]
 

@@ -7,7 +7,7 @@ import time
 import openai
 import pytest
 
-from unitcost.gateway.upstreams.replay import load_replay_set
+from unitcost.catalog.replay import load_replay_set
 
 DATA = load_replay_set()
 QID = "gpqa-001"

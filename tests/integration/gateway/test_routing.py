@@ -7,7 +7,7 @@ import openai
 import pytest
 
 from tests.conftest import LoopThread, fake_deployment
-from unitcost.gateway.upstreams.replay import load_replay_set
+from unitcost.catalog.replay import load_replay_set
 from unitcost.testing import FakeUpstream
 
 HI = [{"role": "user", "content": "hi"}]

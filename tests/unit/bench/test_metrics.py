@@ -1,6 +1,6 @@
 import pytest
 
-from unitcost.bench import cheapest
+from unitcost.bench.run import cheapest
 from unitcost.bench.client import RequestResult
 from unitcost.bench.costing import Pricing
 from unitcost.bench.metrics import parse_slo, summarize

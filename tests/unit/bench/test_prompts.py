@@ -5,7 +5,7 @@ import pytest
 
 from unitcost.bench.prompts import from_jsonl, from_replay, synthetic
 from unitcost.errors import InputError
-from unitcost.gateway.tokenizers import load_tokenizer
+from unitcost.wire.tokens import load_tokenizer
 
 
 @pytest.mark.parametrize("target", [16, 100, 257])

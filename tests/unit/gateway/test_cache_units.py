@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from unitcost.gateway.cache import CachedAnswer, MemoryStore, SemanticIndex, exact_key, is_cacheable
-from unitcost.gateway.routes import passes_check
-from unitcost.gateway.settings import CascadeCheck
-from unitcost.gateway.sse import completion_to_sse
+from unitcost.routing.config import CascadeCheck
+from unitcost.routing.policies import passes_check
+from unitcost.wire.sse import completion_to_sse
 
 BODY = {"model": "m", "messages": [{"role": "user", "content": "x"}], "temperature": 0}
 

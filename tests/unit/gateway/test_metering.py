@@ -1,6 +1,6 @@
 import orjson
 
-from unitcost.gateway.metering import StreamMeter, usage_from_body
+from unitcost.wire.usage import StreamMeter, usage_from_body
 
 
 def event(obj: object) -> bytes:

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 
 from unitcost.errors import UpstreamError, UpstreamTimeout
-from unitcost.gateway.upstreams.pool import ConnectionPool
+from unitcost.wire.http1 import ConnectionPool
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 

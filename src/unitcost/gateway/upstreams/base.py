@@ -1,26 +1,19 @@
-"""What every backend provides, and the registry that picks one by `kind`.
+"""What every backend provides: `Upstream` (the base class), `Call` and `Reply`.
 
-    @register("my-backend")
-    class MyBackend(Upstream):
-        class Options(BaseModel): url: str
-        async def send(self, call: Call) -> Reply: ...
-
-A deployment's `backend:` names the kind and its `options:` are validated by the
-backend's own `Options` model, so a new backend is one module and no change elsewhere.
+Backends are found by kind in `registry.py`.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol, TypeVar
+from typing import Any, ClassVar, Protocol
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from unitcost.economics.pricing import PriceCard
-from unitcost.errors import InputError, describe_validation_error
 
-__all__ = ["BACKENDS", "Call", "Reply", "Upstream", "create_upstream", "register"]
+__all__ = ["Call", "Reply", "Upstream"]
 
 
 @dataclass(slots=True)
@@ -74,32 +67,3 @@ class Upstream:
     def default_price(self) -> PriceCard | None:
         """A price card the backend knows itself (replay: the recorded list price)."""
         return None
-
-
-BACKENDS: dict[str, type[Upstream]] = {}
-U = TypeVar("U", bound=type[Upstream])
-
-
-def register(kind: str) -> Callable[[U], U]:
-    def add(cls: U) -> U:
-        cls.kind = kind
-        BACKENDS[kind] = cls
-        return cls
-
-    return add
-
-
-def create_upstream(deployment: str, kind: str, options: dict[str, Any], where: str) -> Upstream:
-    # Built-in backends register themselves on import.
-    from unitcost.gateway.upstreams import openai, replay  # noqa: F401
-
-    cls = BACKENDS.get(kind)
-    if cls is None:
-        raise InputError(
-            f"{where}.backend: unknown {kind!r}; accepted: {', '.join(sorted(BACKENDS))}"
-        )
-    try:
-        parsed = cls.Options.model_validate(options)
-    except ValidationError as exc:
-        raise InputError(describe_validation_error(exc, prefix=f"{where}.options")) from None
-    return cls(deployment, parsed)

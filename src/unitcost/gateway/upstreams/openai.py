@@ -18,8 +18,9 @@ from urllib.parse import urlsplit
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from unitcost.gateway.upstreams.base import Call, Reply, Upstream, register
-from unitcost.gateway.upstreams.pool import ConnectionPool
+from unitcost.gateway.upstreams.base import Call, Reply, Upstream
+from unitcost.gateway.upstreams.registry import register
+from unitcost.wire.http1 import ConnectionPool
 
 __all__ = ["OpenAIBackend"]
 

@@ -15,57 +15,21 @@ reasoning tokens first (they delay the first visible token, as they do upstream)
 from __future__ import annotations
 
 import asyncio
-import gzip
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from functools import cache
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
+from unitcost.catalog.replay import load_replay_set, normalise_prompt
 from unitcost.economics.pricing import PriceCard
 from unitcost.errors import InputError
-from unitcost.gateway.prompts import prompt_text
-from unitcost.gateway.upstreams.base import Call, Reply, Upstream, register
+from unitcost.gateway.upstreams.base import Call, Reply, Upstream
+from unitcost.gateway.upstreams.registry import register
+from unitcost.wire.openai import prompt_text
 
-__all__ = ["ReplayBackend", "ReplaySet", "load_replay_set"]
-
-
-@dataclass(frozen=True)
-class ReplaySet:
-    source: str
-    prices_as_of: str
-    questions: dict[str, dict[str, str]]
-    models: dict[str, dict[str, Any]]
-    by_prompt: dict[str, str]
-
-    def describe(self) -> str:
-        counts: dict[str, int] = {}
-        for q in self.questions.values():
-            counts[q["dataset"]] = counts.get(q["dataset"], 0) + 1
-        sets = " and ".join(f"{n} {name.upper()}" for name, n in sorted(counts.items()))
-        return f"the {sets} questions recorded in {self.source}"
-
-
-def _normalise(text: str) -> str:
-    return " ".join(text.split())
-
-
-@cache
-def load_replay_set(path: str | None = None) -> ReplaySet:
-    if path is None:
-        raw = (resources.files("unitcost") / "data" / "replay.json.gz").read_bytes()
-    else:
-        raw = Path(path).read_bytes()
-    data = orjson.loads(gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw)
-    by_prompt = {_normalise(q["prompt"]): qid for qid, q in data["questions"].items()}
-    return ReplaySet(
-        data["source"], data["prices_as_of"], data["questions"], data["models"], by_prompt
-    )
+__all__ = ["ReplayBackend"]
 
 
 class ReplayOptions(BaseModel):
@@ -136,7 +100,7 @@ class ReplayBackend(Upstream):
         )
 
     def lookup(self, body: dict[str, Any]) -> dict[str, Any] | None:
-        qid = self.data.by_prompt.get(_normalise(prompt_text(body)))
+        qid = self.data.by_prompt.get(normalise_prompt(prompt_text(body)))
         return None if qid is None else self.recorded["answers"].get(qid)
 
     async def send(self, call: Call) -> Reply:

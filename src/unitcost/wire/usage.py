@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 
 from unitcost.economics.pricing import TokenUsage
-from unitcost.gateway.tokenizers import Tokenizer
+from unitcost.wire.tokens import Tokenizer
 
 __all__ = ["StreamMeter", "estimate_usage", "usage_from_body"]
 

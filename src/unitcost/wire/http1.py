@@ -17,6 +17,7 @@ closed while idle, and abort() so a cancelled call closes its socket at once.
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections import deque
 from collections.abc import AsyncIterator
 from typing import cast
@@ -25,7 +26,7 @@ import httptools
 
 from unitcost.errors import UpstreamError, UpstreamTimeout
 
-__all__ = ["ConnectionPool", "Reply"]
+__all__ = ["ConnectionPool", "Reply", "free_port"]
 
 _HIGH_WATER = 1 << 20  # pause reading a stream the client is not draining
 
@@ -315,3 +316,10 @@ class ConnectionPool:
             conn.abort()
         self._open.clear()
         self._idle.clear()
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on now (for servers the tests start)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from unitcost.errors import InputError
-from unitcost.gateway.prompts import content_text
+from unitcost.wire.openai import content_text
 
 __all__ = ["Tokenizer", "load_tokenizer"]
 

@@ -1,0 +1,22 @@
+"""`unitcost ...`: the command line, one module per part. Thin: parse, call the library, render.
+
+Bad input exits with code 2 and one line on stderr naming the field; never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from unitcost.cli import bench, demo, economics, gateway, routing  # noqa: F401  (register commands)
+from unitcost.cli._console import app
+from unitcost.errors import InputError, UnitcostError
+
+__all__ = ["app", "main"]
+
+
+def main() -> None:
+    try:
+        app()
+    except UnitcostError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        sys.exit(2 if isinstance(exc, InputError) else 1)

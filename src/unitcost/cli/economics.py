@@ -1,0 +1,265 @@
+"""`unitcost estimate | scenario | catalog | calibration`: the cost model from the command line."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import Progress
+
+from unitcost.cli._console import app, err, out
+from unitcost.economics.scenario import evaluate, monte_carlo, tornado
+from unitcost.economics.spec import Scenario, load_scenario, parse_scenario
+from unitcost.errors import InputError
+
+__all__ = ["example_path"]
+
+
+def example_path(name: str) -> Path:
+    examples = resources.files("unitcost") / "examples"
+    known = sorted(
+        p.name.removesuffix(".yaml") for p in examples.iterdir() if p.name.endswith(".yaml")
+    )
+    if name not in known:
+        raise InputError(f"--example: unknown {name!r}; accepted: {', '.join(known)}")
+    return Path(str(examples / f"{name}.yaml"))
+
+
+def _scenario_from_flags(flags: dict[str, Any]) -> Scenario:
+    """Build a one-deployment scenario from `estimate`'s flags."""
+    workload = {
+        "input_tokens": flags.pop("input_tokens"),
+        "output_tokens": flags.pop("output_tokens"),
+    }
+    given = {k: v for k, v in flags.items() if v is not None}
+    overheads = given.pop("overhead", None)
+    if "tco_usd_per_hour" in given or "tokens_per_s" in given:
+        seed: dict[str, Any] = {
+            "tco_usd_per_hour": given.get("tco_usd_per_hour"),
+            "tokens_per_s": given.get("tokens_per_s"),
+            "composition": given.get("composition", "add"),
+            "overheads": _pairs("--overhead", overheads or []),
+        }
+        deployment: dict[str, Any] = {"seed": seed}
+    elif "input_usd_per_m" in given or "output_usd_per_m" in given:
+        deployment = {
+            "list_price": {k: given.get(k) for k in ("input_usd_per_m", "output_usd_per_m")}
+        }
+    elif "accelerator" in given or "model" in given:
+        given.pop("composition", None)
+        if "input_tokens_per_s" in given or "output_tokens_per_s" in given:
+            given["throughput"] = {
+                "input_tokens_per_s": given.pop("input_tokens_per_s", None),
+                "output_tokens_per_s": given.pop("output_tokens_per_s", None),
+            }
+        deployment = {"self_hosted": given}
+    else:
+        raise InputError(
+            "estimate: give --scenario FILE, --example NAME, --accelerator and --model "
+            "(self-hosted), --tco-usd-per-hour and --tokens-per-s (seed method), "
+            "or --input-usd-per-m and --output-usd-per-m (list price)"
+        )
+    return parse_scenario(
+        {"name": "estimate", "workload": workload, "deployments": {"estimate": deployment}},
+        origin="flags",
+    )
+
+
+def _pairs(flag: str, items: list[str]) -> dict[str, float]:
+    pairs: dict[str, float] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        try:
+            pairs[name] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep or not name:
+            raise InputError(f"{flag}: {item!r} is not NAME=NUMBER (e.g. energy=0.2)")
+    return pairs
+
+
+def _load(scenario: Path | None, example: str | None) -> Scenario:
+    if scenario and example:
+        raise InputError("give --scenario or --example, not both")
+    return load_scenario(example_path(example) if example else scenario)  # type: ignore[arg-type]
+
+
+@app.command()
+def estimate(
+    scenario: Annotated[Path | None, typer.Option(help="scenario YAML file")] = None,
+    example: Annotated[
+        str | None, typer.Option(help="a bundled example, e.g. seed-article")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+    accelerator: Annotated[
+        str | None, typer.Option(help="catalog accelerator, e.g. H100-SXM")
+    ] = None,
+    accelerators: Annotated[int | None, typer.Option(help="accelerators per replica (TP)")] = None,
+    model: Annotated[str | None, typer.Option(help="catalog model, e.g. llama-3.1-70b")] = None,
+    precision: Annotated[str | None, typer.Option(help="bf16, fp16, fp8, int8 or int4")] = None,
+    lease_usd_per_hour: Annotated[float | None, typer.Option(help="$/accelerator-hour")] = None,
+    purchase_usd: Annotated[float | None, typer.Option(help="$ per accelerator")] = None,
+    lifetime_years: Annotated[float | None, typer.Option()] = None,
+    cost_of_capital: Annotated[float | None, typer.Option(help="annual rate, e.g. 0.08")] = None,
+    host_opex_usd_per_hour: Annotated[float | None, typer.Option()] = None,
+    networking_usd_per_hour: Annotated[float | None, typer.Option()] = None,
+    serving_overhead: Annotated[float | None, typer.Option(help="share added on top")] = None,
+    facility: Annotated[str | None, typer.Option(help="catalog facility preset")] = None,
+    pue: Annotated[float | None, typer.Option()] = None,
+    electricity_usd_per_kwh: Annotated[float | None, typer.Option()] = None,
+    power_watts: Annotated[float | None, typer.Option(help="W per accelerator")] = None,
+    average_load: Annotated[
+        float | None, typer.Option(help="share of power drawn on average")
+    ] = None,
+    batch_size: Annotated[float | None, typer.Option()] = None,
+    utilisation: Annotated[float | None, typer.Option(help="share of paid hours serving")] = None,
+    mfu: Annotated[float | None, typer.Option(help="prefill model FLOPs utilisation")] = None,
+    bandwidth_efficiency: Annotated[float | None, typer.Option(help="decode MBU")] = None,
+    input_tokens_per_s: Annotated[float | None, typer.Option(help="measured prefill tok/s")] = None,
+    output_tokens_per_s: Annotated[float | None, typer.Option(help="measured decode tok/s")] = None,
+    tco_usd_per_hour: Annotated[float | None, typer.Option(help="seed method: TCO $/h")] = None,
+    tokens_per_s: Annotated[float | None, typer.Option(help="seed method: tokens/s")] = None,
+    overhead: Annotated[list[str] | None, typer.Option(help="seed method: NAME=SHARE")] = None,
+    composition: Annotated[str | None, typer.Option(help="seed method: add or compound")] = None,
+    input_usd_per_m: Annotated[float | None, typer.Option(help="list price $/1M input")] = None,
+    output_usd_per_m: Annotated[float | None, typer.Option(help="list price $/1M output")] = None,
+    input_tokens: Annotated[float, typer.Option(help="workload: tokens in per request")] = 1000,
+    output_tokens: Annotated[float, typer.Option(help="workload: tokens out per request")] = 250,
+) -> None:
+    """Unit cost of one or more deployments: $/1K input and output tokens, $/request, P&L."""
+    flags = {k: v for k, v in locals().items() if k not in ("scenario", "example", "as_json")}
+    spec = _load(scenario, example) if (scenario or example) else _scenario_from_flags(flags)
+    result = evaluate(spec)
+    if as_json:
+        out.print_json(json.dumps(result.to_dict()))
+        return
+    from unitcost.report.tables import estimate_view
+
+    out.print(estimate_view(result))
+
+
+@app.command("scenario")
+def scenario_cmd(
+    file: Annotated[Path, typer.Argument(help="scenario YAML; any number may be a range")],
+    samples: Annotated[int | None, typer.Option(min=1, help="Monte-Carlo draws")] = None,
+    seed: Annotated[int | None, typer.Option(help="random seed")] = None,
+    output: Annotated[str | None, typer.Option(help="output for the tornado chart")] = None,
+    plot: Annotated[Path | None, typer.Option(help="write a PNG here")] = None,
+    html: Annotated[Path | None, typer.Option(help="write an HTML report here")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Monte-Carlo percentiles (P5/P50/P95) of every output and a tornado of the inputs."""
+    spec = load_scenario(file)
+    n = samples or spec.monte_carlo.samples
+    with Progress(console=err, transient=True, disable=as_json or n < 500_000) as progress:
+        task = progress.add_task("sampling", total=n)
+        mc = monte_carlo(spec, samples=n, seed=seed, progress=lambda k: progress.advance(task, k))
+    name, base, bars = tornado(spec, output)
+    if as_json:
+        out.print_json(
+            json.dumps(
+                {
+                    "scenario": spec.name,
+                    "samples": mc.samples,
+                    "seed": mc.seed,
+                    "ranged_inputs": mc.inputs,
+                    "percentiles": mc.percentiles(),
+                    "tornado": {
+                        "output": name,
+                        "base": base,
+                        "bars": [
+                            {
+                                "input": b.input,
+                                "low": b.low,
+                                "high": b.high,
+                                "output_at_low": b.output_at_low,
+                                "output_at_high": b.output_at_high,
+                                "swing": b.swing,
+                            }
+                            for b in bars
+                        ],
+                    },
+                }
+            )
+        )
+    else:
+        from unitcost.report.tables import percentile_table, tornado_table
+
+        out.print(percentile_table(mc))
+        out.print(tornado_table(name, base, bars))
+    if plot or html:
+        from unitcost.report.scenario import write_scenario_report
+
+        for path in write_scenario_report(spec, mc, name, base, bars, png=plot, html=html):
+            err.print(f"wrote {path}")
+
+
+@app.command("catalog")
+def catalog_cmd(
+    name: Annotated[
+        str | None, typer.Argument(help="an accelerator, model or facility preset")
+    ] = None,
+) -> None:
+    """What the catalog knows, or one entry with every figure and its source."""
+    from rich.table import Table
+
+    from unitcost.catalog import load_catalog
+
+    cat = load_catalog()
+    if name is None:
+        for title, names in (
+            ("accelerators", cat.accelerators),
+            ("models", cat.models),
+            ("facility presets", cat.presets),
+        ):
+            out.print(f"[bold]{title}[/]: {', '.join(names)}")
+        return
+    entry: Any
+    for find in (cat.accelerator, cat.model, cat.facility):
+        try:
+            entry = find(name)
+            break
+        except InputError:
+            continue
+    else:
+        known = [*cat.accelerators, *cat.models, *cat.presets]
+        raise InputError(f"catalog: unknown {name!r}; the catalog knows: {', '.join(known)}")
+    table = Table(title=name, title_justify="left", show_header=False)
+    for key, value in entry.model_dump().items():
+        table.add_row(key, str(value))
+    out.print(table)
+
+
+@app.command()
+def calibration() -> None:
+    """The published measurements behind the roofline's default MFU and bandwidth efficiency."""
+    from rich.table import Table
+
+    from unitcost.economics.calibration import calibrate
+    from unitcost.economics.roofline import DEFAULT_BANDWIDTH_EFFICIENCY, DEFAULT_MFU
+
+    report = calibrate()
+    for title, points in (
+        (
+            f"prefill MFU (default {DEFAULT_MFU:g}, median {report.median_mfu:.3f})",
+            report.prefill_mfu,
+        ),
+        (
+            f"decode bandwidth efficiency (default {DEFAULT_BANDWIDTH_EFFICIENCY:g}, median "
+            f"{report.median_mbu:.3f})",
+            report.decode_mbu,
+        ),
+        ("measured ÷ roofline serving throughput at the defaults", report.throughput_ratio),
+    ):
+        table = Table(title=title, title_justify="left")
+        table.add_column("point")
+        table.add_column("implied", justify="right")
+        table.add_column("source", overflow="fold")
+        for p in points:
+            table.add_row(
+                p.name, f"{p.value:.3f}", f"{p.detail + '; ' if p.detail else ''}{p.source}"
+            )
+        out.print(table)

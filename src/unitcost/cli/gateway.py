@@ -1,0 +1,98 @@
+"""`unitcost serve | usage | replay-prompts | hash-key`: the gateway and its ledger."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from unitcost.cli._console import app, out
+from unitcost.errors import InputError
+
+
+@app.command()
+def serve(
+    config: Annotated[Path, typer.Option(help="gateway YAML settings")],
+    host: Annotated[str | None, typer.Option(help="overrides the file and UNITCOST_HOST")] = None,
+    port: Annotated[int | None, typer.Option(help="overrides the file and UNITCOST_PORT")] = None,
+) -> None:
+    """Run the OpenAI-compatible gateway (default 127.0.0.1:8000)."""
+    from unitcost.gateway.server import serve as run
+    from unitcost.gateway.settings import load_settings
+
+    settings = load_settings(config)
+    flags = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
+    run(settings.model_copy(update=flags))
+
+
+@app.command()
+def usage(
+    config: Annotated[Path | None, typer.Option(help="gateway YAML (for its ledger url)")] = None,
+    ledger: Annotated[str | None, typer.Option(help="sqlite:///PATH or postgresql://...")] = None,
+    group_by: Annotated[
+        str,
+        typer.Option(
+            help="comma-separated: tenant, feature, cohort, "
+            "end_user, deployment, requested, endpoint, status, day"
+        ),
+    ] = "tenant,deployment",
+    tenant: Annotated[str | None, typer.Option()] = None,
+    since: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None,
+    until: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Usage and cost totals read from the ledger, grouped as asked."""
+    from rich.table import Table
+
+    from unitcost.ledger.store import open_store
+
+    if ledger is None:
+        if config is None:
+            raise InputError("usage: give --ledger URL or --config gateway.yaml")
+        from unitcost.gateway.settings import load_settings
+
+        ledger = load_settings(config).ledger.url
+    store = open_store(ledger)
+    try:
+        rows = store.usage([g for g in group_by.split(",") if g], tenant, since, until)
+    finally:
+        store.close()
+    if as_json:
+        out.print_json(json.dumps(rows))
+        return
+    table = Table(title=f"usage from {ledger}", title_justify="left")
+    columns = list(rows[0]) if rows else []
+    for col in columns:
+        table.add_column(col, justify="left" if col in group_by.split(",") else "right")
+    for row in rows:
+        table.add_row(*(f"{v:.6f}" if isinstance(v, float) else str(v) for v in row.values()))
+    out.print(table if rows else "the ledger has no rows for that selection")
+
+
+@app.command("replay-prompts")
+def replay_prompts(
+    dataset: Annotated[str | None, typer.Option(help="gpqa or aime")] = None,
+    full: Annotated[bool, typer.Option(help="print whole prompts as JSON lines")] = False,
+) -> None:
+    """The prompts the replay backend has recorded answers for."""
+    from unitcost.catalog.replay import load_replay_set
+
+    data = load_replay_set()
+    for qid, q in data.questions.items():
+        if dataset and q["dataset"] != dataset:
+            continue
+        if full:
+            print(json.dumps({"id": qid, "prompt": q["prompt"]}))
+        else:
+            question = q["prompt"].split("\n\n", 1)[-1]  # past the shared instructions
+            print(f"{qid}  {' '.join(question.split())[:100]}")
+
+
+@app.command("hash-key")
+def hash_key_cmd(key: Annotated[str, typer.Argument(help="an API key to store hashed")]) -> None:
+    """Print the SHA-256 the gateway config stores for an API key (tenants[].key_sha256)."""
+    from unitcost.gateway.settings import hash_key
+
+    print(hash_key(key))

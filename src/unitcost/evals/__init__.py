@@ -1,0 +1,1 @@
+"""Evaluations: quality and cost side by side."""
