@@ -15,6 +15,7 @@ facility, model and serving), or the seed article's top-down method.
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -31,6 +32,7 @@ __all__ = [
     "ListPriceSpec",
     "MeasuredThroughput",
     "Number",
+    "PriceMapSpec",
     "Scenario",
     "SeedSpec",
     "SelfHostedSpec",
@@ -78,7 +80,20 @@ class ListPriceSpec(_Spec):
     output_usd_per_m: NonNegative
     cached_input_usd_per_m: NonNegative | None = None
     reasoning_usd_per_m: NonNegative | None = None
+    cache_write_usd_per_m: NonNegative | None = None  # prompt-cache writes (Anthropic)
     source: str = "input list_price"
+    as_of: dt.date | None = None  # when the price was read; `unitcost prices check` ages it
+
+
+class PriceMapSpec(_Spec):
+    """A model's row in a LiteLLM-format price map file (read at start-up, never fetched)."""
+
+    path: str
+    model: str
+    tier: Literal["standard", "batch", "flex", "priority"] = "standard"
+    name: str | None = None  # default: "litellm" for LiteLLM's file names, else the stem
+    version: str | None = None
+    as_of: dt.date | None = None  # default: the file's modification date
 
 
 class MeasuredThroughput(_Spec):
@@ -149,13 +164,15 @@ class DeploymentSpec(_Spec):
     list_price: ListPriceSpec | None = None
     self_hosted: SelfHostedSpec | None = None
     seed: SeedSpec | None = None
+    price_map: PriceMapSpec | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> DeploymentSpec:
-        given = [k for k in ("list_price", "self_hosted", "seed") if getattr(self, k) is not None]
+        kinds = ("list_price", "self_hosted", "seed", "price_map")
+        given = [k for k in kinds if getattr(self, k) is not None]
         if len(given) != 1:
             raise ValueError(
-                f"give exactly one of list_price, self_hosted, seed (got {', '.join(given) or 'none'})"
+                f"give exactly one of {', '.join(kinds)} (got {', '.join(given) or 'none'})"
             )
         return self
 

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from unitcost.economics.distributions import Range, point_value
-from unitcost.economics.pricing import PriceCard
+from unitcost.economics.pricing import PriceCard, listed_price_card
 from unitcost.economics.scenario import evaluate
 from unitcost.economics.spec import DeploymentSpec, WorkloadSpec, parse_scenario
 from unitcost.errors import InputError, NotFoundError
@@ -23,21 +22,10 @@ __all__ = ["Deployment", "Portfolio", "price_card"]
 DEFAULT_TOKENIZER = "tiktoken:o200k_base"
 
 
-def _optional(value: float | Range | None) -> float | None:
-    return None if value is None else point_value(value)
-
-
 def price_card(name: str, spec: DeploymentSpec, workload: WorkloadSpec) -> PriceCard:
-    if spec.list_price is not None:
-        lp = spec.list_price
-
-        return PriceCard(
-            input_usd_per_m=point_value(lp.input_usd_per_m),
-            output_usd_per_m=point_value(lp.output_usd_per_m),
-            cached_input_usd_per_m=_optional(lp.cached_input_usd_per_m),
-            reasoning_usd_per_m=_optional(lp.reasoning_usd_per_m),
-            origin=f"list price: {lp.source}",
-        )
+    listed = listed_price_card(spec)  # list_price or price_map (catalog.prices)
+    if listed is not None:
+        return listed
     scenario = parse_scenario(
         {
             "name": name,
