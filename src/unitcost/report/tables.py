@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from rich import box
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
@@ -9,7 +12,73 @@ from rich.text import Text
 from unitcost.economics.breakdown import as_float
 from unitcost.economics.scenario import MonteCarlo, Result, TornadoBar
 
-__all__ = ["estimate_view", "money", "percentile_table", "tornado_table"]
+__all__ = [
+    "WIDTH",
+    "estimate_view",
+    "fit_table",
+    "money",
+    "percentile_table",
+    "tornado_table",
+]
+
+#: what every human table fits unless the user asks for --wide
+WIDTH = 80
+
+
+def fit_table(
+    title: str,
+    header: Sequence[tuple[str, str | None]],
+    rows: Sequence[Sequence[str]],
+    *,
+    wide: bool = False,
+    width: int = WIDTH,
+    left: int = 1,
+) -> RenderableType:
+    """A table of already formatted cells that fits `width` columns: headers that do not
+    fit are abbreviated (`header` pairs a name with its short form) and explained in a
+    legend; columns that still do not fit move behind `--wide` and a note says which.
+    The first `left` columns are left-aligned, the rest (numbers) right-aligned."""
+    names = [h for h, _ in header]
+    cells = [list(r) for r in rows]
+
+    def need(heads: Sequence[str], k: int) -> int:
+        # text columns (the first `left`) fold onto more lines, down to 16 characters
+        widths = [
+            max([len(heads[i]), *(len(r[i]) for r in cells)])
+            if i >= left
+            else min(max([len(heads[i]), *(len(r[i]) for r in cells)]), 16)
+            for i in range(k)
+        ]
+        return sum(widths) + 3 * k + 1  # a border and one space of padding each side
+
+    heads = list(names)
+    legend: list[str] = []
+    if not wide and need(heads, len(heads)) > width:
+        for i, (name, short) in enumerate(header):
+            if short and short != name:
+                heads[i] = short
+                legend.append(f"{short} = {name}")
+    keep = len(heads)
+    if not wide:
+        while keep > 1 and need(heads, keep) > width:
+            keep -= 1
+    t = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    for i in range(keep):
+        t.add_column(heads[i], justify="left" if i < left else "right", no_wrap=i >= left)
+    for r in cells:
+        t.add_row(*r[:keep])
+    parts: list[RenderableType] = [t]
+    used = [x for x in legend if x.split(" = ")[0] in heads[:keep]]
+    if used:
+        parts.append(Text("  " + "; ".join(used), style="dim"))
+    if keep < len(heads):
+        parts.append(
+            Text(
+                f"  {len(heads) - keep} more columns with --wide: " + ", ".join(names[keep:]),
+                style="dim",
+            )
+        )
+    return Group(*parts)
 
 
 def money(value: float, digits: int = 4) -> str:

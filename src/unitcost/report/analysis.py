@@ -1,0 +1,351 @@
+"""The ledger report's usage tables, folded from cube cells: spend over time, $/1M per week,
+model mix, savings, outcomes.
+
+    cells = cube(reader, period)
+    spend_by(cells, "feature")       # Table: per day and feature: requests, tokens, cost
+    weekly_rates(cells)              # Table: $/1M input, output, blended, week over week
+
+Every figure is a sum of integer nano-dollars or tokens; division happens once, for display.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from unitcost.ledger.queries import Cell
+from unitcost.report.inputs import Card
+from unitcost.report.model import Column, Table, rate_per_m, usd
+
+__all__ = [
+    "Agg",
+    "fold",
+    "implied_cards",
+    "model_mix",
+    "paid",
+    "routing_savings",
+    "spend_by",
+    "spend_totals",
+    "status_table",
+    "summary",
+    "week_of",
+    "weekly_rates",
+]
+
+#: statuses that reached an upstream and were paid for (not cache hits, not rejections)
+UNPAID = ("cache_hit", "rejected")
+
+
+@dataclass
+class Agg:
+    requests: int = 0
+    prompt: int = 0
+    cached: int = 0
+    completion: int = 0
+    reasoning: int = 0
+    input_nanos: int = 0  # input + cached input + cache writes
+    output_nanos: int = 0  # output + reasoning
+    cost_nanos: int = 0
+    saving_nanos: int = 0
+    errors: int = 0
+
+    def add(self, c: Cell) -> None:
+        self.requests += c.requests
+        self.prompt += c.prompt_tokens
+        self.cached += c.cached_tokens
+        self.completion += c.completion_tokens
+        self.reasoning += c.reasoning_tokens
+        self.input_nanos += (
+            c.cost_input_nanos + c.cost_cached_input_nanos + c.cost_cache_write_nanos
+        )
+        self.output_nanos += c.cost_output_nanos + c.cost_reasoning_nanos
+        self.cost_nanos += c.cost_nanos
+        self.saving_nanos += c.saving_nanos
+        if c.status not in ("ok", "cache_hit"):
+            self.errors += c.requests
+
+    @property
+    def tokens(self) -> int:
+        return self.prompt + self.completion
+
+
+def fold(cells: Iterable[Cell], key: Callable[[Cell], Any]) -> dict[Any, Agg]:
+    out: dict[Any, Agg] = {}
+    for c in cells:
+        k = key(c)
+        agg = out.get(k)
+        if agg is None:
+            agg = out[k] = Agg()
+        agg.add(c)
+    return out
+
+
+def paid(cells: Iterable[Cell]) -> list[Cell]:
+    return [c for c in cells if c.status not in UNPAID]
+
+
+def week_of(day: str) -> str:
+    d = date.fromisoformat(day)
+    return (d - timedelta(days=d.weekday())).isoformat()
+
+
+def _share(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def summary(cells: list[Cell], first: str | None, last: str | None) -> Table:
+    total = fold(cells, lambda c: 0).get(0, Agg())
+    hits = fold((c for c in cells if c.status == "cache_hit"), lambda c: 0).get(0, Agg())
+    rejected = sum(c.requests for c in cells if c.status == "rejected")
+    p = fold(paid(cells), lambda c: 0).get(0, Agg())
+    rows: list[list[Any]] = [
+        ["period", f"{first or '–'} to {last or '–'}", "ledger"],
+        ["rows (calls, cache hits, rejections)", f"{total.requests:,}", "ledger"],
+        ["cost", usd(total.cost_nanos), "ledger cost lines, from each row's price card"],
+        ["saved by the cache", usd(hits.saving_nanos), f"{hits.requests:,} cache hits"],
+        ["tokens in / out", f"{total.prompt:,} / {total.completion:,}", "ledger"],
+        ["$/1M tokens, blended", rate_per_m(p.cost_nanos, p.tokens), "paid calls"],
+        ["calls that failed", f"{total.errors - rejected:,}", "status other than ok/cache_hit"],
+        ["requests rejected", f"{rejected:,}", "rate, budget, guard or input"],
+    ]
+    t = Table(
+        "summary",
+        "Summary",
+        [Column("figure"), Column("value"), Column("source")],
+        [[r[0], _show(r[1]), r[2]] for r in rows],
+    )
+    return t
+
+
+def _show(v: Any) -> str:
+    if isinstance(v, Decimal):
+        return Column("", "usd", 4 if abs(v) < 1 else 2).format(v)
+    return "–" if v is None else str(v)
+
+
+def spend_by(cells: list[Cell], dim: str) -> Table:
+    """Per day and value of `dim` (feature, tenant, cohort, deployment): the time series."""
+    by = fold(cells, lambda c: (c.day, getattr(c, dim)))
+    rows = [
+        [day, name, a.requests, a.tokens, usd(a.cost_nanos)]
+        for (day, name), a in sorted(by.items(), key=lambda kv: (kv[0][0], str(kv[0][1])))
+    ]
+    return Table(
+        f"spend_by_{dim}_per_day",
+        f"Spend per day by {dim}",
+        [
+            Column("day", "day"),
+            Column(dim),
+            Column("requests", "int"),
+            Column("tokens", "int"),
+            Column("cost", "usd", 4),
+        ],
+        rows,
+    )
+
+
+def spend_totals(cells: list[Cell], dim: str) -> Table:
+    """The period's total per value of `dim`, costliest first, with shares."""
+    by = fold(cells, lambda c: getattr(c, dim))
+    whole = sum(a.cost_nanos for a in by.values())
+    rows = [
+        [
+            name,
+            a.requests,
+            a.tokens,
+            usd(a.cost_nanos),
+            _share(a.cost_nanos, whole),
+            usd(a.cost_nanos // a.requests) if a.requests else None,
+        ]
+        for name, a in sorted(by.items(), key=lambda kv: (-kv[1].cost_nanos, str(kv[0])))
+    ]
+    return Table(
+        f"spend_by_{dim}",
+        f"Spend by {dim}",
+        [
+            Column(dim),
+            Column("requests", "int"),
+            Column("tokens", "int"),
+            Column("cost", "usd"),
+            Column("share of cost", "pct"),
+            Column("$/request", "usd", 6),
+        ],
+        rows,
+    )
+
+
+def weekly_rates(cells: list[Cell]) -> Table:
+    """$/1M input, output and blended per week (Monday start), paid calls only."""
+    by = fold(paid(cells), lambda c: week_of(c.day))
+    rows: list[list[Any]] = []
+    prev: Decimal | None = None
+    for week, a in sorted(by.items()):
+        blended = rate_per_m(a.cost_nanos, a.tokens)
+        change = float(blended / prev - 1) if blended is not None and prev else None
+        rows.append(
+            [
+                week,
+                a.prompt,
+                a.completion,
+                rate_per_m(a.input_nanos, a.prompt),
+                rate_per_m(a.output_nanos, a.completion),
+                blended,
+                change,
+                usd(a.cost_nanos),
+            ]
+        )
+        prev = blended
+    return Table(
+        "rates_per_week",
+        "$ per 1M tokens, per week",
+        [
+            Column("week of", "day"),
+            Column("input tok", "int"),
+            Column("output tok", "int"),
+            Column("$/1M input", "usd", 4),
+            Column("$/1M output", "usd", 4),
+            Column("$/1M blended", "usd", 4),
+            Column("week over week", "pct"),
+            Column("cost", "usd"),
+        ],
+        rows,
+        note="Paid upstream calls only (cache hits and rejections excluded); input includes "
+        "cached and cache-write lines, output includes reasoning.",
+    )
+
+
+def model_mix(cells: list[Cell]) -> Table:
+    by = fold(cells, lambda c: c.deployment)
+    calls = sum(a.requests for a in by.values())
+    cost = sum(a.cost_nanos for a in by.values())
+    rows = [
+        [
+            name,
+            a.requests,
+            _share(a.requests, calls),
+            a.tokens,
+            usd(a.cost_nanos),
+            _share(a.cost_nanos, cost),
+            rate_per_m(a.cost_nanos, a.tokens),
+        ]
+        for name, a in sorted(by.items(), key=lambda kv: (-kv[1].cost_nanos, str(kv[0])))
+    ]
+    return Table(
+        "model_mix",
+        "Model mix: calls and cost per deployment",
+        [
+            Column("deployment"),
+            Column("calls", "int"),
+            Column("share of calls", "pct"),
+            Column("tokens", "int"),
+            Column("cost", "usd"),
+            Column("share of cost", "pct"),
+            Column("$/1M blended", "usd", 4),
+        ],
+        rows,
+    )
+
+
+def status_table(cells: list[Cell]) -> Table:
+    by = fold(cells, lambda c: c.status)
+    n = sum(a.requests for a in by.values())
+    rows = [
+        [status, a.requests, _share(a.requests, n), usd(a.cost_nanos)]
+        for status, a in sorted(by.items(), key=lambda kv: -kv[1].requests)
+    ]
+    return Table(
+        "outcomes",
+        "Outcomes: every row by status",
+        [Column("status"), Column("rows", "int"), Column("share", "pct"), Column("cost", "usd")],
+        rows,
+        note="escalated: a cascade's cheap answer failed its check (paid, not served); "
+        "rejected: refused before any upstream call.",
+    )
+
+
+def implied_cards(cells: list[Cell]) -> dict[str, Card]:
+    """Each deployment's prices as its ledger rows show them ($ per 1M of each kind)."""
+    cards = {}
+    for name, cs in _by_deployment(paid(cells)).items():
+        s = {
+            k: sum(getattr(c, k) for c in cs)
+            for k in (
+                "prompt_tokens",
+                "cached_tokens",
+                "completion_tokens",
+                "reasoning_tokens",
+                "cost_input_nanos",
+                "cost_cached_input_nanos",
+                "cost_output_nanos",
+                "cost_reasoning_nanos",
+            )
+        }
+        fresh_in = s["prompt_tokens"] - s["cached_tokens"]
+        plain_out = s["completion_tokens"] - s["reasoning_tokens"]
+        zero = Decimal(0)
+        cards[name] = Card(
+            name,
+            rate_per_m(s["cost_input_nanos"], fresh_in) or zero,
+            rate_per_m(s["cost_output_nanos"], plain_out) or zero,
+            rate_per_m(s["cost_cached_input_nanos"], s["cached_tokens"]),
+            rate_per_m(s["cost_reasoning_nanos"], s["reasoning_tokens"]),
+            "implied by the ledger's cost lines",
+        )
+    return cards
+
+
+def _by_deployment(cells: Iterable[Cell]) -> dict[str, list[Cell]]:
+    out: dict[str, list[Cell]] = {}
+    for c in cells:
+        out.setdefault(c.deployment, []).append(c)
+    return out
+
+
+def routing_savings(cells: list[Cell], cards: Mapping[str, Card]) -> Table:
+    """Per route: what its calls cost against sending every one of them to its costliest
+    member (the deployment it would otherwise have used), on that member's card."""
+    routed = [c for c in paid(cells) if c.requested != c.deployment]
+    rows: list[list[Any]] = []
+    for route in sorted({c.requested for c in routed}):
+        cs = [c for c in routed if c.requested == route]
+        tokens = [
+            sum(getattr(c, k) for c in cs)
+            for k in ("prompt_tokens", "cached_tokens", "completion_tokens", "reasoning_tokens")
+        ]
+        members = sorted({c.deployment for c in cs if c.deployment in cards})
+        if not members:
+            continue
+        options = {m: cards[m].cost_nanos(*tokens) for m in members}
+        ref = max(options, key=lambda m: (options[m], m))
+        actual = sum(c.cost_nanos for c in cs)
+        saving = options[ref] - actual
+        rows.append(
+            [
+                route,
+                sum(c.requests for c in cs),
+                usd(actual),
+                ref,
+                usd(options[ref]),
+                usd(saving),
+                _share(saving, options[ref]),
+            ]
+        )
+    return Table(
+        "routing_savings",
+        "Routing savings: each route against always its costliest member",
+        [
+            Column("route"),
+            Column("calls", "int"),
+            Column("cost", "usd"),
+            Column("instead always"),
+            Column("would cost", "usd"),
+            Column("saved", "usd"),
+            Column("saved share", "pct"),
+        ],
+        rows,
+        note="Counterfactual on the member's price card (the gateway config's, else implied by "
+        "the ledger); cost only, it says nothing about answer quality.",
+    )
