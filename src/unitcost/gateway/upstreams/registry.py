@@ -28,6 +28,9 @@ __all__ = ["BACKENDS", "BUILTIN", "create_upstream", "register"]
 BUILTIN = {
     "openai": "unitcost.gateway.upstreams.openai",
     "replay": "unitcost.gateway.upstreams.replay",
+    "anthropic": "unitcost.gateway.upstreams.anthropic",
+    "ollama": "unitcost.gateway.upstreams.ollama",
+    "triton": "unitcost.gateway.upstreams.triton",
 }
 BACKENDS: dict[str, type[Upstream]] = {}
 U = TypeVar("U", bound=type[Upstream])
