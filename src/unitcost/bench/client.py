@@ -121,8 +121,12 @@ class BenchClient:
                     text[:300].decode("utf-8", "replace"),
                 )
             meter = StreamMeter(drop_usage_chunk=False)
-            async for chunk in reply.chunks(self.timeout_s):
-                meter.feed(chunk)
+            try:
+                async for chunk in reply.chunks(self.timeout_s):
+                    meter.feed(chunk)
+            except BaseException:
+                reply.abort()  # cancelled (the runner's cool-down) or broken: close the socket
+                raise
             meter.close()
         except UnitcostError as exc:
             return RequestResult(started, time.perf_counter() - started, False, 0, exc.message)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 
-from unitcost.cli import bench, demo, economics, gateway, routing  # noqa: F401  (register commands)
+from unitcost.cli import bench, demo, economics, engine, gateway, routing  # noqa: F401  (register commands)
 from unitcost.cli import report as _report  # noqa: F401  (`unitcost report | export`)
 from unitcost.cli._console import app
 from unitcost.errors import InputError, UnitcostError

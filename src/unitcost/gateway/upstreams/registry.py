@@ -28,6 +28,7 @@ __all__ = ["BACKENDS", "BUILTIN", "create_upstream", "register"]
 BUILTIN = {
     "openai": "unitcost.gateway.upstreams.openai",
     "replay": "unitcost.gateway.upstreams.replay",
+    "local": "unitcost.gateway.upstreams.local",
     "anthropic": "unitcost.gateway.upstreams.anthropic",
     "ollama": "unitcost.gateway.upstreams.ollama",
     "triton": "unitcost.gateway.upstreams.triton",
