@@ -134,6 +134,7 @@ def gateway_settings(
     values: dict[str, Any] = {
         "ledger": {"url": f"sqlite:///{tmp_path}/ledger.db", "interval_s": 0.01},
         "admin_key": ADMIN_KEY,
+        "port": 0,  # a free port: never collide with a gateway already running here
         "tenants": [{"name": name, "keys": [key]} for name, key in TENANT_KEYS.items()],
         "deployments": deployments,
         **extra,

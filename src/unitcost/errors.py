@@ -7,7 +7,9 @@
     ├── AuthError             missing or wrong API key (401)
     ├── PermissionDenied      a tenant key asking for another tenant's data (403)
     ├── PayloadTooLarge       request body over the configured limit (413)
-    ├── LimitExceeded         rate limit or budget exhausted (429)
+    ├── LimitExceeded         rate limit exhausted (429, Retry-After)
+    │   └── BudgetExceeded        a budget or cost cap would be exceeded (429, budget_exceeded)
+    ├── Unavailable           a dependency the gateway needs is down (503), e.g. Redis
     ├── UpstreamError         an upstream answered with an error or broke (502)
     │   └── UpstreamTimeout       connect, first-token or between-token timeout (504)
     └── LedgerError           the ledger could not be read or written
@@ -23,6 +25,7 @@ from typing import Any, ClassVar
 
 __all__ = [
     "AuthError",
+    "BudgetExceeded",
     "CatalogLookupError",
     "InputError",
     "LedgerError",
@@ -30,6 +33,7 @@ __all__ = [
     "NotFoundError",
     "PayloadTooLarge",
     "PermissionDenied",
+    "Unavailable",
     "UnitcostError",
     "UpstreamError",
     "UpstreamTimeout",
@@ -42,12 +46,23 @@ class UnitcostError(Exception):
 
     status_code: ClassVar[int] = 500
     error_type: ClassVar[str] = "server_error"
-    code: ClassVar[str | None] = None
+    code: str | None = None
 
-    def __init__(self, message: str, *, param: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        param: str | None = None,
+        code: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.param = param
+        if code is not None:
+            self.code = code  # an instance's code overrides its class's
+        #: response headers this error asks for, e.g. {"retry-after": "3"}
+        self.headers = headers or {}
 
     def to_openai(self) -> dict[str, Any]:
         """The error as OpenAI's API shapes it: {"error": {message, type, param, code}}."""
@@ -100,6 +115,20 @@ class PayloadTooLarge(InputError):
 class LimitExceeded(UnitcostError):
     status_code = 429
     error_type = "rate_limit_error"
+    code = "rate_limit_exceeded"
+
+
+class BudgetExceeded(LimitExceeded):
+    """Admitting the call could spend more than a budget has left (or its per-request cap)."""
+
+    error_type = "insufficient_quota"
+    code = "budget_exceeded"
+
+
+class Unavailable(UnitcostError):
+    status_code = 503
+    error_type = "service_unavailable"
+    code = "unavailable"
 
 
 class UpstreamError(UnitcostError):

@@ -20,7 +20,6 @@ from urllib.parse import urlsplit
 import orjson
 
 from unitcost.bench.prompts import Prompt
-from unitcost.economics.pricing import TokenUsage
 from unitcost.errors import InputError, UnitcostError
 from unitcost.wire.http1 import ConnectionPool
 from unitcost.wire.tokens import Tokenizer
@@ -136,8 +135,8 @@ class BenchClient:
             result.error = str(meter.error)[:300]
         if meter.first_token_at is not None:
             result.ttft_s = meter.first_token_at - started
-        if meter.usage:
-            usage = TokenUsage.from_openai(meter.usage)
+        if meter.usage is not None:
+            usage = meter.usage
         elif self.tokenizer is not None:
             usage = estimate_usage(self.tokenizer, body, "".join(meter.parts))
             result.tokens_estimated = True

@@ -1,10 +1,13 @@
-"""The gateway as one ASGI app: routes, lifespan, and errors in OpenAI's shape.
+"""The gateway as one ASGI app: a route table, lifespan, and errors in OpenAI's shape.
 
     app = Gateway(load_settings("gateway.yaml"))
     uvicorn.run(app, host="127.0.0.1", port=8000)
 
-Pure ASGI (no framework on the hot path): a dict from path to handler. Start-up opens the
-backends and the ledger; shutdown (SIGTERM included) flushes every pending ledger row.
+Pure ASGI (no framework on the hot path). Every route needs a key except those in
+`PUBLIC_PATHS`, so a new route cannot skip authentication by accident. Start-up replays
+the journals of gateway processes that died (their rows reach the ledger, their calls in
+flight become `interrupted` rows), opens the backends, the ledger and the limits; shutdown
+(SIGTERM included) flushes every pending row.
 """
 
 from __future__ import annotations
@@ -13,26 +16,38 @@ import asyncio
 import gc
 import logging
 import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
 from unitcost.errors import InputError, NotFoundError, PermissionDenied, UnitcostError
 from unitcost.gateway.asgi import Receive, Scope, Send, send_error, send_json, send_response
-from unitcost.gateway.auth import Keyring
+from unitcost.gateway.auth import Keyring, Principal
 from unitcost.gateway.cache import ResponseCache
-from unitcost.gateway.limits import Limits, month_start
+from unitcost.gateway.exchange import Exchange
+from unitcost.gateway.limits import open_limits
 from unitcost.gateway.metrics import GatewayMetrics
+from unitcost.gateway.openapi import openapi_document
+from unitcost.gateway.pipeline import Services, handle
 from unitcost.gateway.portfolio import Portfolio
-from unitcost.gateway.proxy import ENDPOINTS, Proxy
 from unitcost.gateway.settings import GatewaySettings
+from unitcost.gateway.stages.record import Recorder
+from unitcost.ledger.journal import Journal, recover
 from unitcost.ledger.record import GROUPS
 from unitcost.ledger.store import open_store
 from unitcost.ledger.writer import LedgerWriter
 from unitcost.routing.policies import build_route
+from unitcost.wire.openai import ENDPOINTS
 
-__all__ = ["Gateway"]
+__all__ = ["PUBLIC_PATHS", "Gateway"]
 
 log = logging.getLogger("unitcost.gateway")
+
+#: the only paths served without a key
+PUBLIC_PATHS = frozenset({"/healthz", "/openapi.json"})
+
+Handler = Callable[[Scope, Receive, Send, Principal | None], Awaitable[None]]
 
 
 class Gateway:
@@ -42,60 +57,93 @@ class Gateway:
         self.portfolio = Portfolio(settings)
         self.routes = {r.name: build_route(r) for r in settings.routes}
         self.metrics = GatewayMetrics()
-        self.cache: ResponseCache | None = None
+        self.services: Services | None = None
         self.ledger: LedgerWriter | None = None
-        self.proxy: Proxy | None = None
+        self.journal: Journal | None = None
         self.started_at = time.time()
+        self.recovered = 0
+        # (method, path) → handler; the model endpoints authenticate inside the pipeline
+        self.table: dict[tuple[str, str], Handler] = {
+            ("GET", "/healthz"): self._healthz,
+            ("GET", "/openapi.json"): self._openapi,
+            ("GET", "/metrics"): self._metrics,
+            ("GET", "/v1/models"): self._models,
+            ("GET", "/v1/usage"): self._usage,
+        }
 
     async def startup(self) -> None:
-        await self.portfolio.start()
-        store = open_store(self.settings.ledger.url)
+        settings = self.settings
+        store = open_store(settings.ledger.url)
+        if settings.ledger.journal:
+            directory = settings.ledger.journal_path()
+            self.recovered = await asyncio.to_thread(recover, directory, store)
+            self.journal = Journal.open(directory, fsync=settings.ledger.fsync)
         self.ledger = LedgerWriter(
-            store, self.settings.ledger.batch_size, self.settings.ledger.interval_s
+            store,
+            settings.ledger.batch_size,
+            settings.ledger.interval_s,
+            spill_dir=None if self.journal is not None else Path.cwd(),
         )
-        self.cache = ResponseCache(self.settings.cache)
-        # budgets resume from what the ledger says was spent this month
-        spent = {}
-        if any(t.budget_usd_per_month is not None for t in self.settings.tenants):
-            rows = store.usage(["tenant"], since=month_start())
-            spent = {r["tenant"]: r["cost_usd"] for r in rows}
-        limits = Limits(self.settings, spent)
-        self.proxy = Proxy(
-            self.settings,
-            self.portfolio,
+        await self.portfolio.start()
+        limits = await open_limits(settings, store, self.ledger.flush)
+        self.services = Services(
+            settings,
             self.keyring,
-            self.ledger,
-            self.metrics,
+            self.portfolio,
             self.routes,
-            self.cache,
+            ResponseCache(settings.cache),
             limits,
+            Recorder(self.ledger, self.metrics, self.journal),
         )
         if self.keyring.open:
             log.warning("no API keys configured: the gateway accepts anonymous requests")
         gc.collect()
         gc.freeze()  # start-up's objects never need collecting: shorter GC pauses later
 
-    async def shutdown(self) -> None:
+    async def shutdown(self) -> bool:
+        """Flush and close; True when every row reached the store."""
+        stored = True
+        if self.services is not None:
+            await self.services.limits.close()
+            await self.services.cache.close()
         if self.ledger is not None:
-            self.ledger.close()  # flushes every pending row
-        if self.cache is not None:
-            await self.cache.close()
+            stored = self.ledger.close()  # flushes every pending row
+        if self.journal is not None:
+            self.journal.close(stored=stored)
         await self.portfolio.close()
+        return stored
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "http":
             endpoint = ENDPOINTS.get(scope["path"])
             if endpoint is not None and scope["method"] == "POST":
-                assert self.proxy is not None, "the lifespan start-up has not run"
-                await self.proxy.handle(scope, receive, send, endpoint)
+                assert self.services is not None, "the lifespan start-up has not run"
+                x = Exchange.begin(scope, receive, send, endpoint, self.settings.attribution)
+                await handle(x, self.services)
                 return
             try:
-                await self._other(scope, receive, send)
+                await self._route(scope, receive, send)
             except UnitcostError as exc:
-                await send_error(send, exc)
+                self.metrics.observe_rejection(None, exc.status_code, exc.code or exc.error_type)
+                extra = [(k.encode(), v.encode()) for k, v in exc.headers.items()]
+                await send_error(send, exc, extra)
         elif kind == "lifespan":
             await self._lifespan(receive, send)
+
+    async def _route(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path, method = scope["path"], scope["method"]
+        handler = self.table.get((method, path))
+        if handler is None:
+            known = sorted({p for _, p in self.table} | set(ENDPOINTS))
+            if path in known:
+                raise InputError(f"method {method} is not allowed on {path}")
+            raise NotFoundError(f"no route {path}; the gateway serves {', '.join(known)}")
+        principal = None
+        if path not in PUBLIC_PATHS:
+            authorization = next((v for k, v in scope["headers"] if k == b"authorization"), None)
+            principal = self.keyring.authenticate(authorization)
+        await handler(scope, receive, send, principal)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -112,51 +160,50 @@ class Gateway:
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
-    async def _other(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path, method = scope["path"], scope["method"]
-        if path == "/healthz":
-            await send_json(
-                send,
-                200,
-                {
-                    "status": "ok",
-                    "deployments": len(self.portfolio.deployments),
-                    "uptime_s": round(time.time() - self.started_at, 1),
-                },
-            )
-        elif path == "/metrics":
-            await send_response(
-                send, 200, self.metrics.render(), b"text/plain; version=0.0.4; charset=utf-8"
-            )
-        elif path == "/v1/models" and method == "GET":
-            self._principal(scope)
-            await send_json(send, 200, self._models())
-        elif path == "/v1/usage" and method == "GET":
-            await self._usage(scope, send)
-        elif path in ENDPOINTS or path in ("/v1/models", "/v1/usage"):
-            raise InputError(f"method {method} is not allowed on {path}")
-        else:
-            raise NotFoundError(
-                f"no route {path}; the gateway serves /v1/chat/completions, "
-                "/v1/completions, /v1/embeddings, /v1/models, /v1/usage, "
-                "/healthz and /metrics"
-            )
+    async def _healthz(self, scope: Scope, receive: Receive, send: Send, _: Any) -> None:
+        await send_json(
+            send,
+            200,
+            {
+                "status": "ok",
+                "deployments": len(self.portfolio.deployments),
+                "uptime_s": round(time.time() - self.started_at, 1),
+            },
+        )
 
-    def _principal(self, scope: Scope) -> Any:
-        authorization = next((v for k, v in scope["headers"] if k == b"authorization"), None)
-        return self.keyring.authenticate(authorization)
+    async def _openapi(self, scope: Scope, receive: Receive, send: Send, _: Any) -> None:
+        await send_json(send, 200, openapi_document())
 
-    def _models(self) -> dict[str, Any]:
+    async def _metrics(
+        self, scope: Scope, receive: Receive, send: Send, principal: Principal | None
+    ) -> None:
+        if principal is None or not (principal.admin or principal.metrics_only):
+            raise PermissionDenied("/metrics needs the admin key or the metrics key")
+        await send_response(
+            send, 200, self.metrics.render(), b"text/plain; version=0.0.4; charset=utf-8"
+        )
+
+    def _reader(self, principal: Principal | None) -> Principal:
+        if principal is None or principal.metrics_only:
+            raise PermissionDenied("the metrics key may read /metrics only")
+        return principal
+
+    async def _models(
+        self, scope: Scope, receive: Receive, send: Send, principal: Principal | None
+    ) -> None:
+        self._reader(principal)
+        created = int(self.started_at)
         data = [
             {
                 "id": name,
                 "object": "model",
-                "created": int(self.started_at),
+                "created": created,
                 "owned_by": "unitcost",
                 "unitcost": {
                     "backend": dep.upstream.kind,
                     "upstream_models": dep.upstream.models(),
                     "price": dep.card.to_dict(),
+                    "max_output_tokens": dep.max_output_tokens,
                 },
             }
             for name, dep in self.portfolio.deployments.items()
@@ -165,17 +212,19 @@ class Gateway:
             {
                 "id": name,
                 "object": "model",
-                "created": int(self.started_at),
+                "created": created,
                 "owned_by": "unitcost",
                 "unitcost": {"route": route.config.policy, "deployments": route.config.members()},
             }
             for name, route in self.routes.items()
         ]
-        return {"object": "list", "data": data}
+        await send_json(send, 200, {"object": "list", "data": data})
 
-    async def _usage(self, scope: Scope, send: Send) -> None:
+    async def _usage(
+        self, scope: Scope, receive: Receive, send: Send, principal: Principal | None
+    ) -> None:
         """Totals from the ledger; a tenant's key sees only its tenant, the admin key all."""
-        principal = self._principal(scope)
+        reader = self._reader(principal)
         query = {k: v[-1] for k, v in parse_qs(scope.get("query_string", b"").decode()).items()}
         unknown = sorted(set(query) - {"group_by", "tenant", "since", "until"})
         if unknown:
@@ -184,13 +233,13 @@ class Gateway:
             )
         group_by = [g for g in query.get("group_by", "tenant").split(",") if g]
         tenant = query.get("tenant")
-        if not principal.admin:
-            if tenant is not None and tenant != principal.tenant:
+        if not reader.admin:
+            if tenant is not None and tenant != reader.tenant:
                 raise PermissionDenied(
-                    f"this key belongs to tenant {principal.tenant!r} and "
+                    f"this key belongs to tenant {reader.tenant!r} and "
                     "cannot read another tenant's usage"
                 )
-            tenant = principal.tenant
+            tenant = reader.tenant
         assert self.ledger is not None
         await self.ledger.flush()
         rows = await asyncio.to_thread(

@@ -1,10 +1,20 @@
-"""API keys to tenants. Keys are compared by their SHA-256; no key is stored or logged."""
+"""API keys to tenants. Keys are compared by their SHA-256; no key is stored or logged.
+
+    keyring = Keyring(settings)
+    keyring.authenticate(b"Bearer sk-...")   # Principal(tenant="acme", key_id="ci-bot")
+
+A key's `key_id` (the ledger's attribution for "which key") is its configured name, or the
+first 12 hex digits of its SHA-256 for unnamed keys: enough to tell keys apart, useless to
+an attacker.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 from dataclasses import dataclass
+
+from pydantic import SecretStr
 
 from unitcost.errors import AuthError
 from unitcost.gateway.settings import GatewaySettings
@@ -16,6 +26,8 @@ __all__ = ["ANONYMOUS", "Keyring", "Principal"]
 class Principal:
     tenant: str
     admin: bool = False
+    key_id: str | None = None
+    metrics_only: bool = False
 
 
 ANONYMOUS = Principal("anonymous")
@@ -26,12 +38,11 @@ class Keyring:
         self.tenants: dict[str, Principal] = {}
         for tenant in settings.tenants:
             for digest in tenant.hashes():
-                self.tenants[digest.lower()] = Principal(tenant.name)
-        self.admin_digest = (
-            hashlib.sha256(settings.admin_key.get_secret_value().encode()).hexdigest()
-            if settings.admin_key is not None
-            else None
-        )
+                self.tenants[digest.lower()] = Principal(tenant.name, key_id=digest.lower()[:12])
+            for key in tenant.api_keys:
+                self.tenants[key.digest()] = Principal(tenant.name, key_id=key.name)
+        self.admin_digest = _digest(settings.admin_key)
+        self.metrics_digest = _digest(settings.metrics_key)
         #: with no keys configured at all, the gateway is open (development only)
         self.open = not self.tenants and self.admin_digest is None
 
@@ -49,6 +60,14 @@ class Keyring:
             return found
         if self.admin_digest is not None and hmac.compare_digest(digest, self.admin_digest):
             return Principal("admin", admin=True)
+        if self.metrics_digest is not None and hmac.compare_digest(digest, self.metrics_digest):
+            return Principal("metrics", metrics_only=True)
         if self.open:
             return ANONYMOUS
         raise AuthError("invalid API key")
+
+
+def _digest(secret: SecretStr | None) -> str | None:
+    return (
+        None if secret is None else hashlib.sha256(secret.get_secret_value().encode()).hexdigest()
+    )

@@ -40,7 +40,7 @@ _IGNORED = ("model", "stream", "stream_options", "user")
 @dataclass(frozen=True)
 class CachedAnswer:
     body: bytes  # the upstream's JSON completion
-    cost_usd: float  # what producing it cost: a hit saves this much
+    cost_nanos: int  # what producing it cost (integer nano-dollars): a hit saves this much
     prompt_tokens: int
     completion_tokens: int
     created: float

@@ -7,15 +7,17 @@ or the seed method); its origin string travels into `/v1/models` and every ledge
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from unitcost.economics.pricing import PriceCard, listed_price_card
 from unitcost.economics.scenario import evaluate
 from unitcost.economics.spec import DeploymentSpec, WorkloadSpec, parse_scenario
 from unitcost.errors import InputError, NotFoundError
-from unitcost.gateway.settings import DeploymentConfig, GatewaySettings
+from unitcost.gateway.settings import GatewaySettings
 from unitcost.gateway.upstreams.base import Upstream
 from unitcost.gateway.upstreams.registry import create_upstream
 from unitcost.wire.tokens import Tokenizer, load_tokenizer
+from unitcost.wire.usage import estimate_usage
 
 __all__ = ["Deployment", "Portfolio", "price_card"]
 
@@ -40,10 +42,13 @@ def price_card(name: str, spec: DeploymentSpec, workload: WorkloadSpec) -> Price
 
 @dataclass
 class Deployment:
+    """A model on a backend with its price card: complete once the portfolio has started."""
+
     name: str
     upstream: Upstream
     card: PriceCard
     tokenizer_spec: str
+    max_output_tokens: int | None = None  # max_tokens is clamped to this
     _tokenizer: Tokenizer | None = field(default=None, repr=False)
 
     @property
@@ -52,40 +57,58 @@ class Deployment:
             self._tokenizer = load_tokenizer(self.tokenizer_spec)
         return self._tokenizer
 
+    def count_prompt(self, body: dict[str, Any]) -> int:
+        """The prompt's tokens: exact where the backend knows them, else the tokenizer's."""
+        exact = self.upstream.prompt_tokens(body)
+        if exact is not None:
+            return exact
+        return estimate_usage(self.tokenizer, body, "").prompt_tokens
+
 
 class Portfolio:
+    """The deployments, built from settings; `start()` opens backends and prices them."""
+
     def __init__(self, settings: GatewaySettings) -> None:
         self.deployments: dict[str, Deployment] = {}
-        self._configs: dict[str, DeploymentConfig] = {}
-        for i, d in enumerate(settings.deployments):
-            where = f"deployments[{i}]"
-            upstream = create_upstream(d.name, d.backend, d.options, where)
-            self._configs[d.name] = d
-            self.deployments[d.name] = Deployment(
-                d.name, upstream, PriceCard(0.0, 0.0), d.tokenizer or DEFAULT_TOKENIZER
-            )
+        self._configs = {d.name: d for d in settings.deployments}
+        # backends validate their options now, so a bad config fails before anything opens
+        self._upstreams = {
+            d.name: create_upstream(d.name, d.backend, d.options, f"deployments[{i}]")
+            for i, d in enumerate(settings.deployments)
+        }
+
+    @property
+    def names(self) -> list[str]:
+        return list(self._configs)
 
     async def start(self) -> None:
-        for name, dep in self.deployments.items():
-            await dep.upstream.start()
-            config = self._configs[name]
-            if config.price is not None:
-                dep.card = price_card(name, config.price, config.price_workload)
-                continue
-            default = dep.upstream.default_price()
-            if default is None:
+        for name, config in self._configs.items():
+            upstream = self._upstreams[name]
+            await upstream.start()
+            card = (
+                price_card(name, config.price, config.price_workload)
+                if config.price is not None
+                else upstream.default_price()
+            )
+            if card is None:
                 raise InputError(
                     f"deployment {name}: give a price (list_price, self_hosted or seed); "
                     f"the {config.backend} backend has none of its own"
                 )
-            dep.card = default
-        for dep in self.deployments.values():
+            dep = Deployment(
+                name,
+                upstream,
+                card,
+                config.tokenizer or DEFAULT_TOKENIZER,
+                config.max_output_tokens or upstream.default_max_output_tokens(),
+            )
             if dep.tokenizer_spec != DEFAULT_TOKENIZER:
                 _ = dep.tokenizer  # fail at start-up, not on the first stream without usage
+            self.deployments[name] = dep
 
     async def close(self) -> None:
-        for dep in self.deployments.values():
-            await dep.upstream.close()
+        for upstream in self._upstreams.values():
+            await upstream.close()
 
     def get(self, name: object) -> Deployment:
         if not isinstance(name, str):

@@ -3,8 +3,12 @@
     store = open_store("sqlite:///unitcost-ledger.db")   # or "postgresql://127.0.0.1/test"
     store.append([record, ...])                           # one transaction per batch
     store.usage(group_by=["tenant", "day"], tenant="acme")
+    store.spent_nanos(["tenant"], since="2026-12-01")     # what budgets are rebuilt from
 
-Aggregates are computed from the rows with SQL, never kept as counters beside them.
+Opening a store migrates its schema to the current version (`ledger/migrations.py`).
+Appends are idempotent by row id, so a journal replayed after a crash never duplicates a
+row. Aggregates are computed from the rows with SQL, never kept as counters beside them;
+money is summed as integer nano-dollars.
 """
 
 from __future__ import annotations
@@ -18,44 +22,23 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from unitcost.errors import InputError, LedgerError
-from unitcost.ledger.record import COLUMNS, GROUPS, UsageRecord
+from unitcost.ledger.migrations import migrate
+from unitcost.ledger.record import COLUMNS, GROUPS, NANOS_PER_USD, UsageRecord
 
 __all__ = ["PostgresStore", "SQLiteStore", "Store", "open_store"]
 
-_TYPES = {
-    "id": "TEXT PRIMARY KEY",
-    "ts": "DOUBLE PRECISION NOT NULL",
-    "http_status": "INTEGER",
-    "stream": "BOOLEAN",
-    "tokens_estimated": "BOOLEAN",
-    "prompt_tokens": "BIGINT",
-    "cached_tokens": "BIGINT",
-    "completion_tokens": "BIGINT",
-    "reasoning_tokens": "BIGINT",
-    "ttft_ms": "DOUBLE PRECISION",
-    "latency_ms": "DOUBLE PRECISION",
-    "cost_input": "DOUBLE PRECISION",
-    "cost_cached_input": "DOUBLE PRECISION",
-    "cost_output": "DOUBLE PRECISION",
-    "cost_reasoning": "DOUBLE PRECISION",
-    "cost_usd": "DOUBLE PRECISION",
-    "saving_usd": "DOUBLE PRECISION",
-}
-_SCHEMA = [
-    "CREATE TABLE IF NOT EXISTS usage ("
-    + ", ".join(f"{c} {_TYPES.get(c, 'TEXT')}" for c in COLUMNS)
-    + ")",
-    "CREATE INDEX IF NOT EXISTS usage_tenant_day ON usage (tenant, day)",
-    "CREATE INDEX IF NOT EXISTS usage_request ON usage (request_id)",
-]
 _TOTALS = (
     "COUNT(*) AS requests, "
-    "SUM(CASE WHEN status IN ('ok', 'cache_hit') THEN 0 ELSE 1 END) AS errors, "
+    "SUM(CASE WHEN status IN ('ok', 'cache_hit', 'escalated', 'rejected') THEN 0 ELSE 1 END)"
+    " AS errors, "
+    "SUM(CASE WHEN status = 'rejected' THEN 1 ELSE 0 END) AS rejected, "
     "SUM(prompt_tokens) AS prompt_tokens, SUM(cached_tokens) AS cached_tokens, "
+    "SUM(cache_write_tokens) AS cache_write_tokens, "
     "SUM(completion_tokens) AS completion_tokens, SUM(reasoning_tokens) AS reasoning_tokens, "
     "SUM(CASE WHEN tokens_estimated THEN 1 ELSE 0 END) AS estimated, "
-    "SUM(cost_usd) AS cost_usd, SUM(saving_usd) AS saving_usd"
+    "SUM(cost_nanos) AS cost_nanos, SUM(saving_nanos) AS saving_nanos"
 )
+_BOOLS = ("stream", "tokens_estimated")
 
 
 class Store(Protocol):
@@ -71,9 +54,27 @@ class Store(Protocol):
         until: str | None = None,
     ) -> list[dict[str, Any]]: ...
 
+    def spent_nanos(
+        self, group_by: Sequence[str], since: str
+    ) -> dict[tuple[str | None, ...], int]: ...
+
     def records(self, request_id: str | None = None, limit: int = 1000) -> list[UsageRecord]: ...
 
+    def ids(self, ids: Sequence[str]) -> set[str]: ...
+
     def close(self) -> None: ...
+
+
+def _check_days(since: str | None, until: str | None) -> None:
+    for name, day in (("since", since), ("until", until)):
+        if day is not None and not _is_day(day):
+            raise InputError(f"{name}: {day!r} is not a date; accepted: YYYY-MM-DD")
+
+
+def _check_groups(group_by: Sequence[str]) -> None:
+    for g in group_by:
+        if g not in GROUPS:
+            raise InputError(f"group_by: unknown {g!r}; accepted: {', '.join(GROUPS)}")
 
 
 class _SQLStore:
@@ -98,6 +99,16 @@ class _SQLStore:
             with self._lock:
                 self._write(self._insert, [r.row() for r in records])
 
+    def _where(
+        self, tenant: str | None, since: str | None, until: str | None
+    ) -> tuple[str, list[Any]]:
+        where, args = [], []
+        for clause, value in (("tenant = {}", tenant), ("day >= {}", since), ("day <= {}", until)):
+            if value is not None:
+                where.append(clause.format(self.placeholder))
+                args.append(value)
+        return (" WHERE " + " AND ".join(where) if where else ""), args
+
     def usage(
         self,
         group_by: Sequence[str] = (),
@@ -105,30 +116,37 @@ class _SQLStore:
         since: str | None = None,
         until: str | None = None,
     ) -> list[dict[str, Any]]:
-        for g in group_by:
-            if g not in GROUPS:
-                raise InputError(f"group_by: unknown {g!r}; accepted: {', '.join(GROUPS)}")
-        for name, day in (("since", since), ("until", until)):
-            if day is not None and not _is_day(day):
-                raise InputError(f"{name}: {day!r} is not a date; accepted: YYYY-MM-DD")
-        where, args = [], []
-        for clause, value in (("tenant = {}", tenant), ("day >= {}", since), ("day <= {}", until)):
-            if value is not None:
-                where.append(clause.format(self.placeholder))
-                args.append(value)
+        _check_groups(group_by)
+        _check_days(since, until)
+        where, args = self._where(tenant, since, until)
         cols = ", ".join(group_by)
-        sql = f"SELECT {cols + ', ' if cols else ''}{_TOTALS} FROM usage"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
+        sql = f"SELECT {cols + ', ' if cols else ''}{_TOTALS} FROM usage{where}"
         if group_by:
             sql += f" GROUP BY {cols} ORDER BY {cols}"
         with self._lock:
             names, rows = self._read(sql, args)
-        return [
-            {k: v if k in group_by else _plain(v) for k, v in zip(names, row, strict=True)}
-            for row in rows
-            if row[len(group_by)]  # an empty ledger with no grouping still returns one row
-        ]
+        out = []
+        for row in rows:
+            if not row[len(group_by)]:  # an empty ledger with no grouping still returns one row
+                continue
+            item = {k: v if k in group_by else _plain(v) for k, v in zip(names, row, strict=True)}
+            item["cost_usd"] = item["cost_nanos"] / NANOS_PER_USD
+            item["saving_usd"] = item["saving_nanos"] / NANOS_PER_USD
+            out.append(item)
+        return out
+
+    def spent_nanos(self, group_by: Sequence[str], since: str) -> dict[tuple[str | None, ...], int]:
+        """Integer nano-dollars spent since a day, per group (budgets rebuild from this)."""
+        _check_groups(group_by)
+        _check_days(since, None)
+        cols = ", ".join(group_by)
+        sql = (
+            f"SELECT {cols}, SUM(cost_nanos) FROM usage WHERE day >= {self.placeholder} "
+            f"GROUP BY {cols}"
+        )
+        with self._lock:
+            _, rows = self._read(sql, [since])
+        return {tuple(r[:-1]): int(r[-1] or 0) for r in rows}
 
     def records(self, request_id: str | None = None, limit: int = 1000) -> list[UsageRecord]:
         fields = COLUMNS[:-1]
@@ -137,16 +155,27 @@ class _SQLStore:
         if request_id is not None:
             sql += f" WHERE request_id = {self.placeholder}"
             args.append(request_id)
-        sql += f" ORDER BY ts LIMIT {int(limit)}"
+        sql += f" ORDER BY ts, id LIMIT {int(limit)}"
         with self._lock:
             _, rows = self._read(sql, args)
         out = []
         for row in rows:
             values = dict(zip(fields, row, strict=True))
-            values["stream"] = bool(values["stream"])
-            values["tokens_estimated"] = bool(values["tokens_estimated"])
+            for name in _BOOLS:
+                values[name] = bool(values[name])
             out.append(UsageRecord(**values))
         return out
+
+    def ids(self, ids: Sequence[str]) -> set[str]:
+        """Which of these row ids the ledger holds."""
+        found: set[str] = set()
+        for start in range(0, len(ids), 500):
+            chunk = list(ids[start : start + 500])
+            marks = ", ".join([self.placeholder] * len(chunk))
+            with self._lock:
+                _, rows = self._read(f"SELECT id FROM usage WHERE id IN ({marks})", chunk)
+            found.update(r[0] for r in rows)
+        return found
 
 
 def _is_day(value: str) -> bool:
@@ -165,7 +194,8 @@ def _plain(value: Any) -> Any:
 
 
 class SQLiteStore(_SQLStore):
-    """A local file in WAL mode: readers never block the batched writer."""
+    """A local file in WAL mode: readers never block the batched writer. Several gateway
+    processes on one host may share it (writes wait on SQLite's lock, up to 10 s)."""
 
     def __init__(self, path: str) -> None:
         super().__init__()
@@ -173,16 +203,27 @@ class SQLiteStore(_SQLStore):
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         try:
-            self.conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            self.conn = sqlite3.connect(
+                path, check_same_thread=False, isolation_level=None, timeout=10.0
+            )
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=NORMAL")
-            for statement in _SCHEMA:
-                self.conn.execute(statement)
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                migrate(self.conn.execute, self._scalar, "sqlite")
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")
         except sqlite3.Error as exc:
             raise LedgerError(f"ledger {self.url}: cannot open ({exc})") from None
 
+    def _scalar(self, sql: str) -> Any:
+        row = self.conn.execute(sql).fetchone()
+        return None if row is None else row[0]
+
     def _write(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
-        self.conn.execute("BEGIN")
+        self.conn.execute("BEGIN IMMEDIATE")
         try:
             self.conn.executemany(sql, rows)
         except BaseException:
@@ -215,8 +256,14 @@ class PostgresStore(_SQLStore):
         self.url = url
         try:
             self.conn = psycopg.connect(url, autocommit=True)
-            for statement in _SCHEMA:
-                self.conn.execute(statement)  # constant SQL
+            with self.conn.transaction(), self.conn.cursor() as cur:
+
+                def scalar(sql: str) -> Any:
+                    cur.execute(sql)  # constant SQL
+                    row = cur.fetchone()
+                    return None if row is None else row[0]
+
+                migrate(cur.execute, scalar, "postgresql")
         except psycopg.Error as exc:
             raise LedgerError(f"ledger {url}: cannot open ({exc})") from None
 

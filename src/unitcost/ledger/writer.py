@@ -2,15 +2,20 @@
 
     writer = LedgerWriter(store)      # starts a daemon thread
     writer.append(record)             # O(1) on the request path: a queue put
+    writer.seal(segment)              # delete this journal segment once its rows are stored
     await writer.flush()              # everything appended so far is in the store
-    writer.close()                    # flush and stop (SIGTERM path)
+    writer.close()                    # flush and stop (SIGTERM path); True if all stored
 
-A batch that fails to write is kept and retried; nothing appended is dropped.
+A batch that fails to write is kept and retried; nothing appended is dropped. The rows are
+already durable in the journal (ledger/journal.py) when they reach the writer, so the writer
+may lag behind a busy CPU without losing anything: it runs a little below normal priority
+(nice +5), never at SCHED_IDLE, which starved it for seconds under load.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -26,23 +31,7 @@ __all__ = ["LedgerWriter"]
 
 log = logging.getLogger("unitcost.ledger")
 
-
-class _Priority:
-    """Writes run when the CPU is otherwise idle (Linux SCHED_IDLE), so a batch never
-    delays a request on a busy core; a backlog restores normal priority until it drains."""
-
-    def __init__(self) -> None:
-        self.idle: bool | None = None
-
-    def set(self, idle: bool) -> None:
-        if idle == self.idle or not hasattr(os, "SCHED_IDLE"):
-            return
-        try:
-            policy = os.SCHED_IDLE if idle else os.SCHED_OTHER
-            os.sched_setscheduler(0, policy, os.sched_param(0))  # 0: this thread (Linux)
-            self.idle = idle
-        except OSError:
-            self.idle = idle  # not permitted here; stay at normal priority
+WRITER_NICE = 5
 
 
 class _Flush:
@@ -50,18 +39,34 @@ class _Flush:
         self.done = threading.Event()
 
 
+class _Sealed:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+
 class LedgerWriter:
-    def __init__(self, store: Store, batch_size: int = 512, interval_s: float = 0.05) -> None:
+    def __init__(
+        self,
+        store: Store,
+        batch_size: int = 512,
+        interval_s: float = 0.05,
+        spill_dir: Path | None = None,
+    ) -> None:
         self.store = store
         self.batch_size = batch_size
         self.interval_s = interval_s
+        self.spill_dir = spill_dir  # None: the journal keeps unstored rows instead
         self.written = 0
-        self._queue: queue.SimpleQueue[UsageRecord | _Flush | None] = queue.SimpleQueue()
+        self.unstored = 0  # rows the store refused at shutdown
+        self._queue: queue.SimpleQueue[UsageRecord | _Flush | _Sealed | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="unitcost-ledger", daemon=True)
         self._thread.start()
 
     def append(self, record: UsageRecord) -> None:
         self._queue.put(record)
+
+    def seal(self, segment: Path) -> None:
+        self._queue.put(_Sealed(segment))
 
     def flush_sync(self, timeout: float | None = None) -> bool:
         marker = _Flush()
@@ -71,16 +76,19 @@ class LedgerWriter:
     async def flush(self, timeout: float | None = 10.0) -> bool:
         return await asyncio.to_thread(self.flush_sync, timeout)
 
-    def close(self) -> None:
+    def close(self) -> bool:
+        """Flush and stop; True when every appended row is in the store."""
         if self._thread.is_alive():
             self._queue.put(None)
             self._thread.join()
         self.store.close()
+        return self.unstored == 0
 
     def _run(self) -> None:
-        background = _Priority()
+        with contextlib.suppress(OSError, AttributeError):  # not permitted, or not Linux
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WRITER_NICE)
         pending: list[UsageRecord] = []
-        markers: list[_Flush] = []
+        markers: list[_Flush | _Sealed] = []
         stop = False
         while not stop:
             deadline = time.monotonic() + self.interval_s
@@ -92,16 +100,19 @@ class LedgerWriter:
                 if item is None:
                     stop = True
                     break
-                if isinstance(item, _Flush):
-                    markers.append(item)
-                    break
-                pending.append(item)
-            background.set(idle=self._queue.qsize() < 4 * self.batch_size and not stop)
+                if isinstance(item, UsageRecord):
+                    pending.append(item)
+                    continue
+                markers.append(item)
+                break  # rows before a marker are written before the marker is honoured
             if pending:
                 pending = self._write(pending, final=stop)
             if not pending:
                 for marker in markers:
-                    marker.done.set()
+                    if isinstance(marker, _Flush):
+                        marker.done.set()
+                    else:
+                        marker.path.unlink(missing_ok=True)
                 markers.clear()
 
     def _write(self, batch: list[UsageRecord], final: bool) -> list[UsageRecord]:
@@ -113,11 +124,19 @@ class LedgerWriter:
             except Exception as exc:  # keep the batch and try again; never drop records
                 log.error("ledger write of %d records failed (%s); will retry", len(batch), exc)
                 time.sleep(min(1.0, 0.1 * 2**attempt))
-        if final:  # the store is gone at shutdown: keep the rows on disk instead
-            path = Path(f"unitcost-ledger-unsaved-{int(time.time())}.jsonl")
-            with path.open("a", encoding="utf-8") as f:
-                for record in batch:
-                    f.write(json.dumps(record.to_dict()) + "\n")
-            log.error("ledger unreachable at shutdown; %d records saved to %s", len(batch), path)
+        if not final:
+            return batch
+        self.unstored += len(batch)
+        if self.spill_dir is None:
+            log.error(
+                "ledger unreachable at shutdown; %d rows stay in the journal and are "
+                "written at the next start-up",
+                len(batch),
+            )
             return []
-        return batch
+        path = self.spill_dir / f"unitcost-ledger-unsaved-{int(time.time())}.jsonl"
+        with path.open("a", encoding="utf-8") as f:
+            for record in batch:
+                f.write(json.dumps(record.to_dict()) + "\n")
+        log.error("ledger unreachable at shutdown; %d records saved to %s", len(batch), path)
+        return []

@@ -37,6 +37,11 @@ class FakeUpstreamBehaviour:
     token_interval_s: float = 0.0  # between stream chunks
     die_after_chunks: int | None = None  # close the socket mid-stream after N chunks
     stream_usage: bool = True  # honour stream_options.include_usage
+    usage_override: dict[str, object] | None = None  # sent as `usage` instead of the counts
+    truncate_body: int | None = None  # send only the first N bytes of a JSON body, then close
+    garbage_stream: bool = False  # stream events whose data is not JSON
+    silent_after_headers: bool = False  # send SSE headers, then nothing (a queueing server)
+    reset_after_reading: bool = False  # read the request, then reset the connection
     calls: int = 0
     bodies: list[bytes] = field(default_factory=list)
     keep_bodies: bool = False
@@ -90,6 +95,18 @@ class _Protocol(asyncio.Protocol):
         b.calls += 1
         if b.keep_bodies:
             b.bodies.append(body)
+        assert self.transport is not None
+        if b.reset_after_reading:  # the request was read: a generation may have started
+            self.transport.abort()
+            return
+        if b.truncate_body is not None and b'"stream":true' not in body.replace(b" ", b""):
+            payload = json.dumps(self.server._payload(self.url)).encode()[: b.truncate_body]
+            head = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+            self.transport.write(
+                head + b"content-length: %d\r\n\r\n" % (len(payload) + 10) + payload
+            )
+            self.transport.close()  # fewer bytes than promised
+            return
         if b.delay_s or b.token_interval_s or b'"stream":true' in body.replace(b" ", b""):
             asyncio.get_running_loop().create_task(self._slow(body))
             return
@@ -110,6 +127,13 @@ class _Protocol(asyncio.Protocol):
             b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
             b"transfer-encoding: chunked\r\n\r\n"
         )
+        if b.silent_after_headers:
+            return  # and then nothing, until the client gives up
+        if b.garbage_stream:
+            for _ in range(3):
+                _write_chunk(transport, b"data: \x00garbage{{{\n\n")
+            transport.write(b"0\r\n\r\n")
+            return
         include_usage = (request.get("stream_options") or {}).get(
             "include_usage"
         ) and b.stream_usage
@@ -176,8 +200,10 @@ class FakeUpstream:
                 t.abort()
             await self._server.wait_closed()
 
-    def usage(self) -> dict[str, int]:
+    def usage(self) -> dict[str, object]:
         b = self.behaviour
+        if b.usage_override is not None:
+            return b.usage_override
         return {
             "prompt_tokens": b.prompt_tokens,
             "completion_tokens": b.completion_tokens,
@@ -198,7 +224,7 @@ class FakeUpstream:
             }
             return _response(b.fail_status, json.dumps(error).encode())
         key = (url, b.prompt_tokens, b.completion_tokens)
-        cached = self._cache.get(key)
+        cached = self._cache.get(key) if b.usage_override is None else None
         if cached is None:
             cached = _response(200, json.dumps(self._payload(url)).encode())
             self._cache[key] = cached
@@ -212,8 +238,8 @@ class FakeUpstream:
                 "model": "fake-upstream",
                 "data": [{"object": "embedding", "index": 0, "embedding": [0.0] * 8}],
                 "usage": {
-                    "prompt_tokens": usage["prompt_tokens"],
-                    "total_tokens": usage["prompt_tokens"],
+                    "prompt_tokens": usage.get("prompt_tokens"),
+                    "total_tokens": usage.get("prompt_tokens"),
                 },
             }
         text = "".join(ANSWER_WORDS)

@@ -10,14 +10,15 @@ about 300 µs of CPU per proxied request and httpx several milliseconds, more th
 whole gateway's budget. This pool is a raw asyncio protocol with httptools' llhttp parser:
 one buffer, no per-request object graph. It does what a proxy needs and no more: one
 request per connection at a time, chunked and content-length bodies, three timeouts
-(connect, first byte, between chunks), a retry on a reused connection that the server
-closed while idle, and abort() so a cancelled call closes its socket at once.
+(connect, first byte, between chunks), never a silent re-send, and abort() so a cancelled
+call closes its socket at once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import socket
+import time
 from collections import deque
 from collections.abc import AsyncIterator
 from typing import cast
@@ -29,6 +30,7 @@ from unitcost.errors import UpstreamError, UpstreamTimeout
 __all__ = ["ConnectionPool", "Reply", "free_port"]
 
 _HIGH_WATER = 1 << 20  # pause reading a stream the client is not draining
+IDLE_S = 4.0  # idle keep-alive sockets older than this are closed rather than reused
 
 
 class _Connection(asyncio.Protocol):
@@ -39,6 +41,7 @@ class _Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.reply: Reply | None = None
         self.closed = False
+        self.idle_since = 0.0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
@@ -190,20 +193,25 @@ class Reply:
         self._body.clear()
         return body
 
-    async def chunks(self, timeout: float | None = None) -> AsyncIterator[bytes]:
-        """Body bytes as they arrive; `timeout` bounds the gap between two of them."""
+    async def next_chunk(self, timeout: float | None = None) -> bytes | None:
+        """The next body bytes as they arrive, None at the end; `timeout` bounds the wait."""
         while True:
-            while self._body:
+            if self._body:
                 chunk = self._body.popleft()
                 self._buffered -= len(chunk)
                 if self._buffered <= _HIGH_WATER // 2 and self.conn.transport is not None:
                     self.conn.transport.resume_reading()
-                yield chunk
+                return chunk
             if self._error is not None:
                 raise self._error
             if self._complete:
-                return
+                return None
             await self._wait(timeout, "between-token timeout")
+
+    async def chunks(self, timeout: float | None = None) -> AsyncIterator[bytes]:
+        """Body bytes as they arrive; `timeout` bounds the gap between two of them."""
+        while (chunk := await self.next_chunk(timeout)) is not None:
+            yield chunk
 
     def abort(self) -> None:
         """Close the socket now: the upstream sees the client go away and stops work."""
@@ -244,6 +252,7 @@ class ConnectionPool:
     def _release(self, conn: _Connection, keep: bool) -> None:
         conn.reply = None
         if keep and not conn.closed:
+            conn.idle_since = time.monotonic()
             self._idle.append(conn)
         else:
             conn.abort()
@@ -264,41 +273,38 @@ class ConnectionPool:
         The reply holds a pool slot until its body is read to the end, it fails, or it is
         aborted; a cancelled caller aborts it, so the socket closes with the call.
         """
-        for attempt in range(2):
-            await self._slots.acquire()
-            try:
-                conn = self._take()
-                reused = conn is not None
-                if conn is None:
-                    conn = await self._connect()
-            except BaseException:
-                self._slots.release()
-                raise
-            reply = Reply(conn)
-            conn.reply = reply
-            assert conn.transport is not None
-            conn.transport.write(self._encode(method, path, headers, body))
-            try:
-                await reply.head(first_byte_timeout)
-                return reply
-            except UpstreamTimeout:
-                raise
-            except UpstreamError:
-                # A keep-alive socket the server closed while idle fails before a single
-                # response byte: that request never reached it, so one retry is safe.
-                if reused and not reply.received_bytes and attempt == 0:
-                    continue
-                raise
-            except BaseException:
-                reply.abort()
-                raise
-        raise UpstreamError("upstream closed the connection twice")  # pragma: no cover
+        await self._slots.acquire()
+        try:
+            conn = self._take()
+            if conn is None:
+                conn = await self._connect()
+        except BaseException:
+            self._slots.release()
+            raise
+        reply = Reply(conn)
+        conn.reply = reply
+        assert conn.transport is not None
+        conn.transport.write(self._encode(method, path, headers, body))
+        # No retry here, even on a reused socket that turns out closed: the server may have
+        # read the request and started generating, and a second send would pay twice.
+        # Retrying is the route's decision, and it records the failed call as its own row.
+        try:
+            await reply.head(first_byte_timeout)
+        except BaseException:
+            reply.abort()
+            raise
+        return reply
 
     def _take(self) -> _Connection | None:
+        """An idle connection the server has not closed, and that has not idled so long that
+        the server is about to (servers commonly close keep-alive sockets after 5 s)."""
+        now = time.monotonic()
         while self._idle:
             conn = self._idle.pop()
-            if not conn.closed:
+            closing = conn.transport is None or conn.transport.is_closing()
+            if not conn.closed and not closing and now - conn.idle_since < IDLE_S:
                 return conn
+            conn.abort()
             self._open.discard(conn)
         return None
 

@@ -136,7 +136,10 @@ def test_bad_json_bad_fields_and_oversized_bodies(gateway) -> None:
     )
     assert big.status_code == 413
     assert "limit is 4096 bytes" in big.json()["error"]["message"]
-    assert gateway.records(expect=0) == []  # nothing reached upstream, nothing was billed
+    # nothing reached upstream and nothing was billed; each refusal is a zero-cost row
+    rows = gateway.records(expect=4)
+    assert {r.status for r in rows} == {"rejected"} and sum(r.cost_nanos for r in rows) == 0
+    assert sorted(r.http_status for r in rows) == [400, 400, 400, 413]
 
 
 def test_upstream_5xx_is_502_and_recorded(gateway, fake_upstream: FakeUpstream) -> None:
@@ -219,17 +222,28 @@ def test_usage_endpoint_isolates_tenants(gateway) -> None:
     assert (
         usage(ADMIN_KEY, "group_by=colour")
         .json()["error"]["message"]
-        .startswith("group_by: unknown 'colour'; accepted: tenant, feature")
+        .startswith("group_by: unknown 'colour'; accepted: tenant, key_id, feature")
     )
     assert usage(ADMIN_KEY, "since=yesterday").status_code == 400
     assert httpx.get(f"{gateway.url}/v1/usage").status_code == 401
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {key}"}
 
 
 def test_metrics_count_requests_tokens_and_cost(gateway) -> None:
     gateway.client().chat.completions.create(
         model="fake", messages=[{"role": "user", "content": "x"}]
     )
-    text = httpx.get(gateway.url + "/metrics").text
+    assert httpx.get(gateway.url + "/metrics").status_code == 401  # no key, no metrics
+    tenant = httpx.get(gateway.url + "/metrics", headers=bearer(TENANT_KEYS["acme"]))
+    assert tenant.status_code == 403  # tenants and their spend are the operator's to see
+    text = httpx.get(gateway.url + "/metrics", headers=bearer(ADMIN_KEY)).text
+    assert (
+        'unitcost_rejections_total{http_status="401",reason="invalid_api_key",tenant="(unauthenticated)"} 1.0'
+        in text
+    )
     assert 'unitcost_requests_total{deployment="fake",status="ok",tenant="acme"} 1.0' in text
     assert 'unitcost_tokens_total{deployment="fake",kind="completion",tenant="acme"} 10.0' in text
     assert 'unitcost_cost_usd_total{deployment="fake",tenant="acme"} 3.2e-05' in text

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from unitcost.errors import InputError
-from unitcost.ledger.record import UsageRecord
+from unitcost.ledger.migrations import SCHEMA_VERSION
+from unitcost.ledger.record import UsageRecord, usd_to_nanos
 from unitcost.ledger.store import Store, open_store
 from unitcost.ledger.writer import LedgerWriter
 
@@ -35,9 +36,9 @@ def record(
         feature=feature,
         prompt_tokens=100,
         completion_tokens=10,
-        cost_usd=cost,
-        **kw,
-    )  # type: ignore[arg-type]
+        cost_nanos=usd_to_nanos(cost),
+        **kw,  # type: ignore[arg-type]
+    )
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -90,11 +91,15 @@ def test_totals_group_by_tenant_feature_and_day(store: Store) -> None:
             {
                 "requests": 2,
                 "errors": 1,
+                "rejected": 0,
                 "prompt_tokens": 200,
                 "cached_tokens": 0,
+                "cache_write_tokens": 0,
                 "completion_tokens": 20,
                 "reasoning_tokens": 0,
                 "estimated": 0,
+                "cost_nanos": 60_000_000,
+                "saving_nanos": 0,
                 "cost_usd": 0.06,
                 "saving_usd": 0.0,
             }
@@ -143,6 +148,9 @@ def test_writer_keeps_rows_when_the_store_fails(tmp_path: Path) -> None:
         def close(self) -> None:
             pass
 
+        def ids(self, ids: list[str]) -> set[str]:
+            return set()
+
     flaky = Flaky()
     writer = LedgerWriter(flaky, batch_size=10, interval_s=0.01)  # type: ignore[arg-type]
     for i in range(25):
@@ -155,3 +163,90 @@ def test_writer_keeps_rows_when_the_store_fails(tmp_path: Path) -> None:
 def test_unsupported_url_is_explained() -> None:
     with pytest.raises(InputError, match="accepted: sqlite:///PATH or postgresql://"):
         open_store("mysql://x")
+
+
+def test_money_sums_exactly_over_many_small_rows(store: Store) -> None:
+    # 10,000 calls of 7 tokens at $0.075/M: 525 nano-dollars each, exact in integers
+    store.append([record("acme", None, DAY1, 7 * 0.075 / 1e6) for _ in range(10_000)])
+    (total,) = store.usage([])
+    assert total["cost_nanos"] == 5_250_000
+
+
+V1_COLUMNS = (
+    "id TEXT PRIMARY KEY, request_id TEXT, ts DOUBLE PRECISION NOT NULL, tenant TEXT, "
+    "endpoint TEXT, requested TEXT, deployment TEXT, status TEXT, http_status INTEGER, "
+    "stream BOOLEAN, feature TEXT, cohort TEXT, end_user TEXT, route_reason TEXT, "
+    "prompt_tokens BIGINT, cached_tokens BIGINT, completion_tokens BIGINT, "
+    "reasoning_tokens BIGINT, tokens_estimated BOOLEAN, ttft_ms DOUBLE PRECISION, "
+    "latency_ms DOUBLE PRECISION, cost_input DOUBLE PRECISION, "
+    "cost_cached_input DOUBLE PRECISION, cost_output DOUBLE PRECISION, "
+    "cost_reasoning DOUBLE PRECISION, cost_usd DOUBLE PRECISION, saving_usd DOUBLE PRECISION, "
+    "price_origin TEXT, error TEXT, day TEXT"
+)
+V1_ROW = (
+    "INSERT INTO usage VALUES ('r1', 'q1', 1793534400.0, 'acme', 'chat/completions', 'm', 'd', "
+    "'ok', 200, FALSE, 'chat', NULL, NULL, NULL, 1000, 0, 500, 0, FALSE, NULL, 12.0, "
+    "0.00025, 0.0, 0.001, 0.0, 0.00125, 0.0, 'list price: test', NULL, '2026-11-01')"
+)
+
+
+def test_a_ledger_written_before_versioning_is_migrated(tmp_path: Path) -> None:
+    """A ledger as the previous release wrote it (float costs, no schema_version) opens,
+    keeps its rows with exact integer costs, and takes new rows."""
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    conn.execute(f"CREATE TABLE usage ({V1_COLUMNS})")
+    conn.execute(V1_ROW)
+    conn.commit()
+    conn.close()
+    store = open_store(f"sqlite:///{path}")
+    (old,) = store.records()
+    assert (old.cost_input_nanos, old.cost_output_nanos, old.cost_nanos) == (
+        250_000,
+        1_000_000,
+        1_250_000,
+    )
+    store.append([record("acme", "chat", DAY2, 0.5)])
+    assert store.usage(["tenant"])[0]["cost_nanos"] == 501_250_000
+    assert store._scalar("SELECT version FROM schema_version") == SCHEMA_VERSION  # type: ignore[attr-defined]
+    store.close()
+    again = open_store(f"sqlite:///{path}")  # opening again migrates nothing
+    assert len(again.records()) == 2
+    again.close()
+
+
+def test_a_postgres_ledger_before_versioning_is_migrated() -> None:
+    import psycopg
+
+    name = f"unitcost_test_{uuid.uuid4().hex[:10]}"
+    admin = os.environ.get(
+        "UNITCOST_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
+    )
+    url = admin.rsplit("/", 1)[0] + f"/{name}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")  # type: ignore[arg-type]
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f"CREATE TABLE usage ({V1_COLUMNS})")  # type: ignore[arg-type]
+            conn.execute(V1_ROW)  # type: ignore[arg-type]
+        store = open_store(url)
+        (old,) = store.records()
+        assert old.cost_nanos == 1_250_000 and old.price_origin == "list price: test"
+        store.append([record("acme", "chat", DAY2, 0.5)])
+        assert store.usage([])[0]["cost_nanos"] == 501_250_000
+        store.close()
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE {name}")  # type: ignore[arg-type]
+
+
+def test_a_ledger_from_a_newer_release_is_refused(tmp_path: Path) -> None:
+    from unitcost.errors import LedgerError
+
+    store = open_store(f"sqlite:///{tmp_path}/new.db")
+    store._scalar(f"UPDATE schema_version SET version = {SCHEMA_VERSION + 1}")  # type: ignore[attr-defined]
+    store.close()
+    with pytest.raises(LedgerError, match="newer than this unitcost"):
+        open_store(f"sqlite:///{tmp_path}/new.db")

@@ -46,6 +46,8 @@ class Upstream:
     Options: ClassVar[type[BaseModel]]
     #: seconds allowed between two streamed chunks (None: no limit)
     between_tokens_timeout: float | None = None
+    #: seconds from sending a call to its first token, streams included (None: no limit)
+    first_token_timeout: float | None = None
 
     def __init__(self, deployment: str, options: Any) -> None:
         self.deployment = deployment
@@ -66,4 +68,12 @@ class Upstream:
 
     def default_price(self) -> PriceCard | None:
         """A price card the backend knows itself (replay: the recorded list price)."""
+        return None
+
+    def default_max_output_tokens(self) -> int | None:
+        """The most a call may generate when the deployment sets no `max_output_tokens`."""
+        return None
+
+    def prompt_tokens(self, body: dict[str, Any]) -> int | None:
+        """The prompt's exact token count where the backend knows it (replay does)."""
         return None

@@ -68,6 +68,7 @@ class OpenAIBackend(Upstream):
             connect_timeout=self.options.timeouts.connect,
         )
         self.between_tokens_timeout = self.options.timeouts.between_tokens
+        self.first_token_timeout = self.options.timeouts.first_token
         self.headers = [(b"content-type", b"application/json")]
         if self.options.api_key is not None:
             key = self.options.api_key.get_secret_value().encode()

@@ -103,6 +103,14 @@ class ReplayBackend(Upstream):
         qid = self.data.by_prompt.get(normalise_prompt(prompt_text(body)))
         return None if qid is None else self.recorded["answers"].get(qid)
 
+    def prompt_tokens(self, body: dict[str, Any]) -> int | None:
+        answer = self.lookup(body)
+        return None if answer is None else int(answer["prompt_tokens"])
+
+    def default_max_output_tokens(self) -> int:
+        """The longest recorded answer: a hold that never truncates a recording."""
+        return max(int(a["completion_tokens"]) for a in self.recorded["answers"].values())
+
     async def send(self, call: Call) -> Reply:
         if call.endpoint == "embeddings":
             return _error(400, f"replay deployment {self.deployment!r} does not serve embeddings")
@@ -113,6 +121,7 @@ class ReplayBackend(Upstream):
                 f"replay deployment {self.deployment!r} has no recording for this prompt; it "
                 f"answers {self.data.describe()} (list them with `unitcost replay-prompts`)",
             )
+        answer, finish = _truncated(answer, call.body)
         usage = {
             "prompt_tokens": answer["prompt_tokens"],
             "completion_tokens": answer["completion_tokens"],
@@ -135,7 +144,7 @@ class ReplayBackend(Upstream):
                         "object": "chat.completion",
                         "created": created,
                         "model": model,
-                        "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+                        "choices": [{"index": 0, "message": message, "finish_reason": finish}],
                         "usage": usage,
                         "system_fingerprint": "unitcost-replay",
                     }
@@ -157,7 +166,7 @@ class ReplayBackend(Upstream):
 
         events = [(tick * answer["reasoning_tokens"], event({"role": "assistant", "content": ""}))]
         events += [(tick, event({"content": piece})) for piece in pieces]
-        events.append((0.0, event({}, "stop")))
+        events.append((0.0, event({}, finish)))
         include_usage = (call.body.get("stream_options") or {}).get("include_usage")
         if include_usage:
             events.append(
@@ -179,6 +188,26 @@ class ReplayBackend(Upstream):
             )
         events.append((0.0, b"data: [DONE]\n\n"))
         return MemoryReply(200, b"", events)
+
+
+def _truncated(answer: dict[str, Any], body: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """The recording cut to the request's max_tokens, as an upstream would cut it:
+    reasoning first, then the visible answer, finishing with `length`."""
+    limit = body.get("max_completion_tokens") or body.get("max_tokens")
+    total = int(answer["completion_tokens"])
+    if not isinstance(limit, int) or limit >= total:
+        return answer, "stop"
+    reasoning = min(int(answer["reasoning_tokens"]), limit)
+    visible = total - int(answer["reasoning_tokens"])
+    kept = limit - reasoning
+    text = answer["answer"]
+    cut = text[: round(len(text) * kept / visible)] if visible > 0 else ""
+    return {
+        **answer,
+        "completion_tokens": limit,
+        "reasoning_tokens": reasoning,
+        "answer": cut,
+    }, "length"
 
 
 def _split(text: str, pieces: int) -> list[str]:
