@@ -177,13 +177,16 @@ def _mark(reader: Reader) -> str:
     return "%s" if reader.dialect == "postgresql" else "?"
 
 
-def cube(reader: Reader, period: Period = Period(), since_rowid: int | None = None) -> list[Cell]:
+def cube(
+    reader: Reader, period: Period = Period(), rowids: tuple[int, int] | None = None
+) -> list[Cell]:
     """One cell per distinct CUBE_KEYS combination in the period, with every measure summed.
-    `since_rowid` (SQLite only) keeps rows appended after that rowid: the dashboard's
-    incremental refresh."""
+    `rowids` (SQLite only) keeps rows with low < rowid <= high: the rows appended between two
+    refreshes of the dashboard."""
     where, args = period.where(_mark(reader))
-    if since_rowid is not None:
-        where += (" AND " if where else " WHERE ") + f"rowid > {int(since_rowid)}"
+    if rowids is not None:
+        low, high = (int(x) for x in rowids)
+        where += (" AND " if where else " WHERE ") + f"rowid > {low} AND rowid <= {high}"
     keys = ", ".join(CUBE_KEYS)
     sums = ", ".join(f"SUM({m})" for m in MEASURES)
     sql = (

@@ -128,7 +128,7 @@ def _show(v: Any) -> str:
 
 def spend_by(cells: list[Cell], dim: str) -> Table:
     """Per day and value of `dim` (feature, tenant, cohort, deployment): the time series."""
-    by = fold(cells, lambda c: (c.day, getattr(c, dim)))
+    by = fold(cells, lambda c: (c.day, getattr(c, dim) or None))
     rows = [
         [day, name, a.requests, a.tokens, usd(a.cost_nanos)]
         for (day, name), a in sorted(by.items(), key=lambda kv: (kv[0][0], str(kv[0][1])))
@@ -149,7 +149,7 @@ def spend_by(cells: list[Cell], dim: str) -> Table:
 
 def spend_totals(cells: list[Cell], dim: str) -> Table:
     """The period's total per value of `dim`, costliest first, with shares."""
-    by = fold(cells, lambda c: getattr(c, dim))
+    by = fold(cells, lambda c: getattr(c, dim) or None)
     whole = sum(a.cost_nanos for a in by.values())
     rows = [
         [
@@ -218,7 +218,7 @@ def weekly_rates(cells: list[Cell]) -> Table:
 
 
 def model_mix(cells: list[Cell]) -> Table:
-    by = fold(cells, lambda c: c.deployment)
+    by = fold((c for c in cells if c.status != "rejected"), lambda c: c.deployment)
     calls = sum(a.requests for a in by.values())
     cost = sum(a.cost_nanos for a in by.values())
     rows = [
