@@ -81,6 +81,17 @@ def _pairs(flag: str, items: list[str]) -> dict[str, float]:
     return pairs
 
 
+def _truth(flag: str, value: str | None) -> bool | None:
+    if value is None:
+        return None
+    text = value.strip().lower()
+    if text in ("true", "yes", "1"):
+        return True
+    if text in ("false", "no", "0"):
+        return False
+    raise InputError(f"{flag}: {value!r} is not a truth value; accepted: true or false")
+
+
 def _load(scenario: Path | None, example: str | None) -> Scenario:
     if scenario and example:
         raise InputError("give --scenario or --example, not both")
@@ -114,7 +125,17 @@ def estimate(
     average_load: Annotated[
         float | None, typer.Option(help="share of power drawn on average")
     ] = None,
-    batch_size: Annotated[float | None, typer.Option()] = None,
+    batch_size: Annotated[
+        float | None, typer.Option(help="default: the most throughput that fits memory")
+    ] = None,
+    tpot_slo_ms: Annotated[float | None, typer.Option(help="caps the chosen batch")] = None,
+    stack: Annotated[
+        str | None, typer.Option(help="serving software for calibrated efficiencies: trtllm, vllm")
+    ] = None,
+    lease_includes_power: Annotated[
+        str | None, typer.Option(help="true (default) or false: add energy to a lease")
+    ] = None,
+    electricity_usd_per_mwh: Annotated[float | None, typer.Option(help="e.g. a PPA price")] = None,
     utilisation: Annotated[float | None, typer.Option(help="share of paid hours serving")] = None,
     mfu: Annotated[float | None, typer.Option(help="prefill model FLOPs utilisation")] = None,
     bandwidth_efficiency: Annotated[float | None, typer.Option(help="decode MBU")] = None,
@@ -131,6 +152,7 @@ def estimate(
 ) -> None:
     """Unit cost of one or more deployments: $/1K input and output tokens, $/request, P&L."""
     flags = {k: v for k, v in locals().items() if k not in ("scenario", "example", "as_json")}
+    flags["lease_includes_power"] = _truth("--lease-includes-power", lease_includes_power)
     spec = _load(scenario, example) if (scenario or example) else _scenario_from_flags(flags)
     result = evaluate(spec)
     if as_json:
@@ -234,32 +256,16 @@ def catalog_cmd(
 
 
 @app.command()
-def calibration() -> None:
-    """The published measurements behind the roofline's default MFU and bandwidth efficiency."""
-    from rich.table import Table
+def calibration(
+    as_json: Annotated[bool, typer.Option("--json", help="every point with its note")] = False,
+) -> None:
+    """Every published point behind the efficiencies: its source, the model's figure, the
+    residual, and the error on the points held out of the fit."""
+    from unitcost.economics.calibration import calibrate, previous_defaults_error
+    from unitcost.report.calibration import calibration_dict, calibration_view
 
-    from unitcost.economics.calibration import calibrate
-    from unitcost.economics.roofline import DEFAULT_BANDWIDTH_EFFICIENCY, DEFAULT_MFU
-
-    report = calibrate()
-    for title, points in (
-        (
-            f"prefill MFU (default {DEFAULT_MFU:g}, median {report.median_mfu:.3f})",
-            report.prefill_mfu,
-        ),
-        (
-            f"decode bandwidth efficiency (default {DEFAULT_BANDWIDTH_EFFICIENCY:g}, median "
-            f"{report.median_mbu:.3f})",
-            report.decode_mbu,
-        ),
-        ("measured ÷ roofline serving throughput at the defaults", report.throughput_ratio),
-    ):
-        table = Table(title=title, title_justify="left")
-        table.add_column("point")
-        table.add_column("implied", justify="right")
-        table.add_column("source", overflow="fold")
-        for p in points:
-            table.add_row(
-                p.name, f"{p.value:.3f}", f"{p.detail + '; ' if p.detail else ''}{p.source}"
-            )
-        out.print(table)
+    report, baseline = calibrate(), previous_defaults_error()
+    if as_json:
+        out.print_json(json.dumps(calibration_dict(report, baseline)))
+        return
+    out.print(calibration_view(report, baseline))

@@ -1,170 +1,254 @@
-"""What published measurements imply about the roofline's efficiencies.
+"""Fit the cost model's efficiencies on published measurements; check it on held-out ones.
 
     >>> report = calibrate()
-    >>> 0.3 < report.median_mfu < 0.7 and 0.4 < report.median_mbu < 0.8
+    >>> 0.0 < report.held_out_error < 1.0
     True
+    >>> efficiency("AMD", "fp8", "vllm").mbu_from
+    'AMD fp8 vllm, 1 pt'
 
-Each prefill point (first-token latency at batch 1) implies an MFU; each decode point
-(batch-1 tokens/s, or a published MBU) implies a memory-bandwidth utilisation. The
-roofline's defaults are the medians. Throughput points are a cross-check: the measured
-whole-workload rate over the roofline's estimate at the largest batch that fits.
-The same arithmetic gives bench its efficiency factor for a live measurement.
+The points live in catalog/data/calibration.yaml with their documents. The fit runs in the
+order that file describes (MBU, per-collective latency, MFU, chunked-prefill overlap and
+serving efficiency, training MFU); every point with `held_out: true` stays out of it.
+`calibrate()` then predicts every point with the efficiencies a user would get for its
+vendor, precision and stack and reports the residuals: in-sample for fitted points,
+out-of-sample for held-out ones. The held-out error is the median |predicted ÷ measured − 1|.
 """
 
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
-from importlib import resources
 
-import yaml
+import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from unitcost.catalog import BYTES_PER_ELEMENT, Catalog, ModelShape, load_catalog
-from unitcost.economics.roofline import (
-    RooflineInputs,
-    allreduce_seconds,
-    attention_flops_per_token,
-    roofline,
-    weight_bytes_per_step,
+from unitcost.catalog import Catalog, load_catalog, shipped_yaml
+from unitcost.economics.efficiency import Efficiency, Fit, Keyed, lookup, training_mfu
+from unitcost.economics.predict import (
+    Point,
+    implied_collective_latency,
+    implied_mbu,
+    implied_mfu,
+    key_of,
+    predict,
+    ratio_of,
+    serving_batch,
+    serving_inputs,
+    serving_output_rate,
+    training_flops,
+    workload_output_rate,
 )
+from unitcost.economics.roofline import DEFAULT_COLLECTIVE_LATENCY_S, roofline
 
-__all__ = ["Calibration", "Implied", "calibrate", "max_batch", "workload_output_rate"]
+__all__ = [
+    "PREVIOUS_DEFAULTS",
+    "Calibration",
+    "Residual",
+    "calibrate",
+    "efficiency",
+    "fit_points",
+    "load_points",
+    "previous_defaults_error",
+    "training_efficiency",
+    "workload_output_rate",
+]
+
+OVERLAP_GRID = tuple(i / 50 for i in range(51))
+RATIO_INPUTS = (256.0, 1024.0)
 
 
-class _Point(BaseModel):
+class PointsFile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    name: str
-    source: str
-    accelerator: str | None = None
-    accelerators: int = 1
-    model: str | None = None
-    precision: str = "bf16"
-    input_tokens: float = 0.0
-    output_tokens: float = 0.0
-    ttft_ms: float | None = None
-    tokens_per_s: float | None = None
-    mbu: float | None = None
-    output_tokens_per_s: float | None = None
-
-
-class _File(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    prefill: list[_Point]
-    decode: list[_Point]
-    throughput: list[_Point]
+    sources: dict[str, str]
+    points: list[Point]
 
 
 @dataclass(frozen=True)
-class Implied:
-    name: str
-    value: float
-    source: str
-    detail: str = ""
+class Residual:
+    point: Point
+    predicted: float
+    detail: str
+
+    @property
+    def error(self) -> float:
+        """predicted ÷ measured − 1"""
+        return self.predicted / self.point.measured - 1.0
 
 
 @dataclass(frozen=True)
 class Calibration:
-    prefill_mfu: list[Implied]
-    decode_mbu: list[Implied]
-    throughput_ratio: list[Implied]
+    fit: Fit
+    residuals: list[Residual]
+    sources: dict[str, str]
+
+    def errors(self, held_out: bool, kind: str | None = None) -> list[float]:
+        return [
+            abs(r.error)
+            for r in self.residuals
+            if r.point.held_out == held_out and (kind is None or r.point.kind == kind)
+        ]
 
     @property
-    def median_mfu(self) -> float:
-        return statistics.median(p.value for p in self.prefill_mfu)
+    def held_out_error(self) -> float:
+        return statistics.median(self.errors(True))
 
     @property
-    def median_mbu(self) -> float:
-        return statistics.median(p.value for p in self.decode_mbu)
+    def fit_error(self) -> float:
+        return statistics.median(self.errors(False))
 
 
 @cache
-def _points() -> _File:
-    text = (resources.files("unitcost.catalog") / "data" / "calibration.yaml").read_text("utf-8")
-    return _File.model_validate(yaml.safe_load(text))
+def load_points() -> PointsFile:
+    data = PointsFile.model_validate(shipped_yaml("calibration.yaml"))
+    for p in data.points:
+        if p.source not in data.sources:
+            raise ValueError(f"calibration.yaml: point {p.name!r} cites unknown {p.source!r}")
+    return data
 
 
-def max_batch(catalog: Catalog, p: _Point, headroom: float = 0.9) -> int:
-    """Largest batch whose weights and KV cache fit in `headroom` of the replica's memory."""
-    acc, model = catalog.accelerator(p.accelerator or ""), catalog.model(p.model or "")
-    per_element = BYTES_PER_ELEMENT[p.precision]
-    free = acc.memory_gb * 1e9 * p.accelerators * headroom
-    free -= model.params_total_b * 1e9 * per_element
-    per_sequence = (p.input_tokens + p.output_tokens) * model.kv_elements_per_token * per_element
-    return max(1, int(free // per_sequence))
+def _median(values: list[float], default: float) -> float:
+    return statistics.median(values) if values else default
 
 
-def workload_output_rate(prefill_tps: float, decode_tps: float, inp: float, out: float) -> float:
-    """Output tokens/s of a replica that spends its time on prefill and decode in turn."""
-    return out / (inp / prefill_tps + out / decode_tps)
+def _fit_phases(catalog: Catalog, points: list[Point]) -> tuple[Keyed, Keyed, float]:
+    """MBU per key, the per-collective latency, then MFU per key (steps 1-4)."""
+    decode = [p for p in points if p.kind in ("decode", "mbu", "latency")]
+    mbu = [
+        (key_of(catalog, p), implied_mbu(catalog, p, 0.0))
+        for p in decode
+        if p.kind == "mbu" or (p.kind == "decode" and p.accelerators == 1)
+    ]
+    keys = {k for k, _ in mbu}
+    tp_points = [p for p in decode if p.kind == "decode" and p.accelerators > 1]
+    latencies = [
+        implied_collective_latency(catalog, p, _median([v for k, v in mbu if k == key], 0.6))
+        for p in tp_points
+        if (key := key_of(catalog, p)) in keys
+    ]
+    latency = _median(latencies, DEFAULT_COLLECTIVE_LATENCY_S)
+    mbu += [
+        (key_of(catalog, p), implied_mbu(catalog, p, latency))
+        for p in decode
+        if key_of(catalog, p) not in keys
+        and ((p.kind == "latency" and (p.batch or 1) == 1) or p in tp_points)
+    ]
+    mfu = [
+        (key_of(catalog, p), implied_mfu(catalog, p, latency))
+        for p in points
+        if p.kind == "prefill"
+    ]
+    return tuple(mfu), tuple(mbu), latency
 
 
-def _prefill(catalog: Catalog, p: _Point) -> Implied:
-    acc, model = catalog.accelerator(p.accelerator or ""), catalog.model(p.model or "")
-    flops = p.input_tokens * float(
-        2 * model.params_active_b * 1e9 + attention_flops_per_token(model, p.input_tokens / 2)
+def _rates(catalog: Catalog, p: Point, base: Fit, grid: np.ndarray) -> np.ndarray:
+    """Output tokens/s at serving efficiency 1, for every overlap in `grid` at once."""
+    eff = replace(lookup(base, *key_of(catalog, p)), serving=1.0)
+    batch = serving_batch(catalog, p)
+    overlap = grid if p.scheduling == "inflight" else np.zeros_like(grid)
+    t = roofline(serving_inputs(catalog, p, eff, batch, overlap))
+    pre, dec = np.asarray(t.prefill_tokens_per_s), np.asarray(t.decode_tokens_per_s)
+    rate: np.ndarray = p.output_tokens / (p.input_tokens / pre + p.output_tokens / dec)
+    return rate * p.replicas
+
+
+def _fit_serving(catalog: Catalog, points: list[Point], base: Fit) -> tuple[float, Keyed]:
+    """The overlap that best fits in-flight serving once each key's points are scaled by
+    the median of measured ÷ predicted (step 5); the keyed scales at that overlap."""
+    serving = [p for p in points if p.kind == "serving"]
+    if not serving:
+        return 0.0, ()
+    grid = np.array(OVERLAP_GRID)
+    keys = [key_of(catalog, p) for p in serving]
+    ratios = np.array([p.measured / _rates(catalog, p, base, grid) for p in serving])
+    scale = np.array([np.median(ratios[[k == key for k in keys]], axis=0) for key in keys])
+    inflight = np.array([p.scheduling == "inflight" for p in serving])
+    misfit = (
+        np.abs(np.log(ratios / scale))[inflight]
+        if inflight.any()
+        else np.abs(np.log(ratios / scale))
     )
-    comm = float(allreduce_seconds(acc, model, p.accelerators, p.input_tokens))
-    peak = acc.peak_tflops(p.precision) * 1e12 * p.accelerators
-    seconds = (p.ttft_ms or 0.0) / 1000.0
-    return Implied(p.name, flops / (peak * (seconds - comm)), p.source)
+    best = int(np.argmin(np.median(misfit, axis=0)))
+    return float(grid[best]), tuple(zip(keys, ratios[:, best].tolist(), strict=True))
 
 
-def _decode(catalog: Catalog, p: _Point) -> Implied:
-    if p.mbu is not None:
-        return Implied(p.name, p.mbu, p.source, "published MBU")
-    acc, model = catalog.accelerator(p.accelerator or ""), catalog.model(p.model or "")
-    step_bytes = _step_bytes(model, p)
-    step_seconds = 1.0 / (p.tokens_per_s or 1.0)
-    comm = float(allreduce_seconds(acc, model, p.accelerators, 1.0))
-    bandwidth = acc.memory_bandwidth_gb_s * 1e9 * p.accelerators
-    return Implied(p.name, step_bytes / (bandwidth * (step_seconds - comm)), p.source)
-
-
-def _step_bytes(model: ModelShape, p: _Point) -> float:
-    per_element = BYTES_PER_ELEMENT[p.precision]
-    context = p.input_tokens + p.output_tokens / 2
-    weights = float(weight_bytes_per_step(model, per_element, 1.0))
-    return weights + context * model.kv_elements_per_token * per_element
-
-
-def _throughput(catalog: Catalog, p: _Point, mfu: float, mbu: float) -> Implied:
-    batch = max_batch(catalog, p)
-    t = roofline(
-        RooflineInputs(
-            catalog.accelerator(p.accelerator or ""),
-            catalog.model(p.model or ""),
-            p.precision,
-            batch_size=float(batch),
-            input_tokens=p.input_tokens,
-            output_tokens=p.output_tokens,
-            tensor_parallel=p.accelerators,
-            mfu=mfu,
-            bandwidth_efficiency=mbu,
+def fit_points(catalog: Catalog, points: list[Point]) -> Fit:
+    """Every parameter from the points given (pass only the ones to fit on)."""
+    mfu, mbu, latency = _fit_phases(catalog, points)
+    training = tuple(
+        (
+            p.accelerator,
+            catalog.accelerator(p.accelerator).vendor,
+            training_flops(p)
+            / (catalog.accelerator(p.accelerator).bf16_tflops * 1e12 * p.measured * 3600.0),
         )
+        for p in points
+        if p.kind == "training"
     )
-    estimate = workload_output_rate(
-        float(t.prefill_tokens_per_s),
-        float(t.decode_tokens_per_s),
-        p.input_tokens,
-        p.output_tokens,
-    )
-    return Implied(
-        p.name,
-        (p.output_tokens_per_s or 0.0) / estimate,
-        p.source,
-        f"measured {p.output_tokens_per_s:g} vs roofline {estimate:,.0f} output tok/s at batch {batch}",
-    )
+    base = Fit(mfu, mbu, (), training, 0.0, latency)
+    overlap, serving = _fit_serving(catalog, points, base)
+    return replace(base, overlap=overlap, serving=serving)
+
+
+def _residual(catalog: Catalog, fit: Fit, p: Point) -> Residual:
+    if p.kind == "ratio":
+        assert p.over is not None
+        rates = []
+        for length in RATIO_INPUTS:
+            a, b = (s.model_copy(update={"input_tokens": length}) for s in p.over)
+            rates.append(
+                (
+                    serving_output_rate(catalog, a, lookup(fit, *key_of(catalog, a)))[0],
+                    serving_output_rate(catalog, b, lookup(fit, *key_of(catalog, b)))[0],
+                )
+            )
+        return Residual(p, *ratio_of(rates))
+    if p.kind == "training":
+        acc = catalog.accelerator(p.accelerator)
+        mfu, _ = training_mfu(fit, acc.name, acc.vendor)
+        return Residual(p, *predict(catalog, p, lookup(fit, acc.vendor, "bf16"), mfu))
+    return Residual(p, *predict(catalog, p, lookup(fit, *key_of(catalog, p)), 0.0))
+
+
+@cache
+def _calibrate(catalog: Catalog) -> Calibration:
+    data = load_points()
+    fit = fit_points(catalog, [p for p in data.points if not p.held_out])
+    return Calibration(fit, [_residual(catalog, fit, p) for p in data.points], data.sources)
 
 
 def calibrate(catalog: Catalog | None = None) -> Calibration:
-    catalog = catalog or load_catalog()
-    points = _points()
-    prefill = [_prefill(catalog, p) for p in points.prefill]
-    decode = [_decode(catalog, p) for p in points.decode]
-    mfu = statistics.median(p.value for p in prefill)
-    mbu = statistics.median(p.value for p in decode)
-    return Calibration(
-        prefill, decode, [_throughput(catalog, p, mfu, mbu) for p in points.throughput]
-    )
+    return _calibrate(catalog or _default_catalog())
+
+
+@cache
+def _default_catalog() -> Catalog:
+    return load_catalog()
+
+
+#: the model before calibration by key: one MFU and MBU for everything, prefill and decode
+#: strictly serial, bandwidth-only collectives, training MFU 0.4
+PREVIOUS_DEFAULTS = Fit(
+    mfu=((("*", "*", "*"), 0.5),),
+    mbu=((("*", "*", "*"), 0.6),),
+    serving=((("*", "*", "*"), 1.0),),
+    training=(("*", "*", 0.4),),
+    overlap=0.0,
+    collective_latency_s=0.0,
+)
+
+
+def previous_defaults_error(catalog: Catalog | None = None) -> float:
+    """Median |error| of the previous defaults on the same held-out points."""
+    cat = catalog or _default_catalog()
+    held = [p for p in load_points().points if p.held_out]
+    return statistics.median(abs(_residual(cat, PREVIOUS_DEFAULTS, p).error) for p in held)
+
+
+def efficiency(vendor: str, precision: str, stack: str | None = None) -> Efficiency:
+    """The calibrated efficiencies for a deployment (see economics/efficiency.py)."""
+    return lookup(calibrate().fit, vendor, precision, stack)
+
+
+def training_efficiency(accelerator: str, vendor: str) -> tuple[float, str]:
+    return training_mfu(calibrate().fit, accelerator, vendor)

@@ -16,34 +16,24 @@ functions compute on either.
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from unitcost.catalog import Catalog, cite, load_catalog
-from unitcost.economics.breakdown import Num, as_float, fmt
-from unitcost.economics.distributions import Range, point_value
-from unitcost.economics.pnl import FeatureInputs, PnL, feature_pnl, total_pnl
-from unitcost.economics.roofline import RooflineInputs, Throughput, roofline
-from unitcost.economics.seed import EnergyCheck, SeedCost, energy_check, seed_cost
-from unitcost.economics.spec import (
-    DeploymentSpec,
-    FeatureSpec,
-    Number,
-    Scenario,
-    SeedSpec,
-    SelfHostedSpec,
-    TrainingSpec,
-)
-from unitcost.economics.tco import TCO, TCOInputs, accelerator_hour
-from unitcost.economics.training import TrainingCost, training_cost
-from unitcost.economics.unit_cost import UnitCost, Workload, unit_cost
-from unitcost.errors import CatalogLookupError, InputError
+from unitcost.catalog import Catalog, load_catalog
+from unitcost.economics.breakdown import Num, as_float
+from unitcost.economics.builder import Builder
+from unitcost.economics.pnl import PnL, feature_pnl, total_pnl
+from unitcost.economics.sampling import DrawSampler, PointSampler, Sampler, SwingSampler
+from unitcost.economics.self_hosted import DEFAULT_FACILITY, DeploymentResult
+from unitcost.economics.spec import Scenario
+from unitcost.economics.training import TrainingCost
+from unitcost.economics.unit_cost import Workload
+from unitcost.errors import InputError
 
 __all__ = [
     "DEFAULT_FACILITY",
@@ -59,64 +49,6 @@ __all__ = [
     "monte_carlo",
     "tornado",
 ]
-
-DEFAULT_FACILITY = "industry-average-us"
-
-
-class Sampler(Protocol):
-    def __call__(self, path: str, value: Number) -> Num: ...
-
-
-class PointSampler:
-    """Every range at its point value; remembers which inputs were ranges."""
-
-    def __init__(self) -> None:
-        self.ranges: dict[str, Range] = {}
-
-    def __call__(self, path: str, value: Number) -> Num:
-        if isinstance(value, Range):
-            self.ranges[path] = value
-        return point_value(value)
-
-
-class DrawSampler:
-    """`n` draws per range; each input has its own stream, so results do not depend on
-    the order inputs are visited, nor on ranges added elsewhere in the file."""
-
-    def __init__(self, n: int, seed: int, chunk: int = 0) -> None:
-        self.n, self.seed, self.chunk = n, seed, chunk
-
-    def __call__(self, path: str, value: Number) -> Num:
-        if not isinstance(value, Range):
-            return float(value)
-        rng = np.random.default_rng([self.seed, zlib.crc32(path.encode()), self.chunk])
-        return value.sample(rng, self.n)
-
-
-class SwingSampler(PointSampler):
-    """One input at the low or high end of its range, the rest at their point values."""
-
-    def __init__(self, target: str, end: str) -> None:
-        super().__init__()
-        self.target, self.end = target, end
-
-    def __call__(self, path: str, value: Number) -> Num:
-        if path == self.target and isinstance(value, Range):
-            return value.low if self.end == "low" else value.high
-        return super().__call__(path, value)
-
-
-@dataclass(frozen=True)
-class DeploymentResult:
-    name: str
-    kind: str
-    unit_cost: UnitCost
-    origin: str
-    tco: TCO | None = None
-    replica_usd_per_hour: Num | None = None
-    throughput: Throughput | None = None
-    seed: SeedCost | None = None
-    energy_check: EnergyCheck | None = None
 
 
 @dataclass(frozen=True)
@@ -142,6 +74,13 @@ class Result:
                 out[f"{name}.usd_per_replica_hour"] = d.replica_usd_per_hour
             if d.throughput is not None:
                 out[f"{name}.output_tokens_per_s"] = d.throughput.decode_tokens_per_s
+            if d.tco is not None:
+                uc = d.unit_cost
+                out[f"{name}.wh_per_1k_output"] = uc.wh_per_1k_output
+                out[f"{name}.water_ml_per_1k_output"] = uc.water_ml_per_1k_output
+                out[f"{name}.carbon_g_per_1k_output"] = uc.carbon_g_per_1k_output
+            if d.sell_usd_per_1k is not None:
+                out[f"{name}.gross_margin"] = self.gross_margin(d)
         for name, t in self.training.items():
             out[f"{name}.training_usd_per_1k_tokens"] = t.usd_per_1k_served_tokens
         for p in [*self.features, *([self.total] if self.total else [])]:
@@ -151,6 +90,13 @@ class Result:
             out[f"{prefix}.gross_profit"] = p.gross_profit
             out[f"{prefix}.gross_margin"] = p.gross_margin
         return out
+
+    def gross_margin(self, d: DeploymentResult) -> Num:
+        """1 − cost ÷ revenue per request at the deployment's sell price."""
+        assert d.sell_usd_per_1k is not None
+        w, (sell_in, sell_out) = self.workload, d.sell_usd_per_1k
+        revenue = (w.input_tokens * sell_in + w.output_tokens * sell_out) / 1000.0
+        return 1.0 - d.unit_cost.usd_per_request(w) / revenue
 
     def to_dict(self) -> dict[str, Any]:
         """Everything an estimate computed, with point values and their sources (JSON)."""
@@ -169,8 +115,20 @@ class Result:
                     "prefill_tokens_per_s": as_float(d.throughput.prefill_tokens_per_s),
                     "decode_tokens_per_s": as_float(d.throughput.decode_tokens_per_s),
                     "decode_bound": d.throughput.decode_bound,
+                    "ttft_ms": as_float(d.throughput.ttft_s) * 1000.0,
+                    "tpot_ms": as_float(d.throughput.tpot_s) * 1000.0,
                     "source": d.throughput.source,
                 }
+            if d.batch is not None:
+                entry["batch"] = {
+                    "size": d.batch.batch,
+                    "most_that_fit": d.batch.most_that_fit,
+                    "chosen_by": d.batch.reason,
+                }
+            if d.efficiency is not None:
+                entry["efficiency"] = d.efficiency.source
+            if d.notes:
+                entry["notes"] = list(d.notes)
             if d.seed is not None:
                 entry["usd_per_token"] = d.seed.per_token.to_dict()
                 entry["usd_per_1k_tokens"] = as_float(d.seed.usd_per_1k_tokens)
@@ -207,233 +165,11 @@ class Result:
         return f"{next(iter(self.deployments))}.usd_per_1k_output"
 
 
-class _Builder:
-    """Turns the validated spec into economics inputs through a sampler."""
-
-    def __init__(self, catalog: Catalog, sample: Sampler) -> None:
-        self.catalog, self.sample = catalog, sample
-
-    def opt(self, path: str, value: Number | None) -> Num | None:
-        return None if value is None else self.sample(path, value)
-
-    def deployment(self, name: str, spec: DeploymentSpec, workload: Workload) -> DeploymentResult:
-        path = f"deployments.{name}"
-        if spec.list_price is not None:
-            lp, p = spec.list_price, f"{path}.list_price"
-            uc = UnitCost(
-                usd_per_1k_input=self.sample(f"{p}.input_usd_per_m", lp.input_usd_per_m) / 1000.0,
-                usd_per_1k_output=self.sample(f"{p}.output_usd_per_m", lp.output_usd_per_m)
-                / 1000.0,
-            )
-            return DeploymentResult(name, "list_price", uc, f"list price: {lp.source}")
-        if spec.seed is not None:
-            return self.seed(name, spec.seed)
-        assert spec.self_hosted is not None
-        return self.self_hosted(name, spec.self_hosted, workload)
-
-    def seed(self, name: str, spec: SeedSpec) -> DeploymentResult:
-        p = f"deployments.{name}.seed"
-        tco = self.sample(f"{p}.tco_usd_per_hour", spec.tco_usd_per_hour)
-        overheads = {k: self.sample(f"{p}.overheads.{k}", v) for k, v in spec.overheads.items()}
-        tokens_per_s = self.sample(f"{p}.tokens_per_s", spec.tokens_per_s)
-        cost = seed_cost(tco, tokens_per_s, overheads, spec.composition)
-        check = None
-        if spec.energy_check is not None:
-            c, cp = spec.energy_check, f"{p}.energy_check"
-            watts = self.opt(f"{cp}.power_watts", c.power_watts)
-            if watts is None:
-                if c.accelerator is None:
-                    raise InputError(f"{cp}: give power_watts or accelerator")
-                acc = self._lookup(f"{cp}.accelerator", self.catalog.accelerator, c.accelerator)
-                if acc.tdp_watts is None:
-                    raise InputError(f"{cp}.power_watts: the catalog has no power for {acc.name}")
-                watts = acc.tdp_watts
-            check = energy_check(
-                tco,
-                overheads[c.overhead],
-                watts,
-                self.sample(f"{cp}.pue", c.pue),
-                self.sample(f"{cp}.electricity_usd_per_kwh", c.electricity_usd_per_kwh),
-                self.sample(f"{cp}.average_load", c.average_load),
-            )
-        per_1k = cost.usd_per_1k_tokens
-        return DeploymentResult(
-            name,
-            "seed",
-            UnitCost(per_1k, per_1k),
-            f"economics: seed method, TCO ${fmt(tco)}/h at {fmt(tokens_per_s)} tokens/s, overheads "
-            + (", ".join(f"{k} {fmt(v)}" for k, v in overheads.items()) or "none")
-            + f" ({spec.composition})",
-            seed=cost,
-            energy_check=check,
-        )
-
-    def _lookup(self, path: str, find: Callable[[str], Any], name: str) -> Any:
-        try:
-            return find(name)
-        except CatalogLookupError as exc:
-            raise InputError(f"{path}: {exc.message}", param=path) from None
-
-    def self_hosted(self, name: str, spec: SelfHostedSpec, workload: Workload) -> DeploymentResult:
-        p = f"deployments.{name}.self_hosted"
-        s = self.sample
-        acc = self._lookup(f"{p}.accelerator", self.catalog.accelerator, spec.accelerator)
-        model = self._lookup(f"{p}.model", self.catalog.model, spec.model)
-        facility, facility_sources = self.facility(p, spec)
-        sources = dict(facility_sources)
-        for key in (
-            "host_opex_usd_per_hour",
-            "networking_usd_per_hour",
-            "serving_overhead",
-            "average_load",
-            "lifetime_years",
-            "cost_of_capital",
-        ):
-            if key not in spec.model_fields_set:
-                sources[key] = f"default {getattr(spec, key):g}, not given"
-        lease = self.opt(f"{p}.lease_usd_per_hour", spec.lease_usd_per_hour)
-        purchase = self.opt(f"{p}.purchase_usd", spec.purchase_usd)
-        if lease is None and purchase is None and acc.rental_usd_per_hour is not None:
-            rent = acc.rental_usd_per_hour
-            lease = rent.mid
-            sources["lease_usd_per_hour"] = (
-                f"catalog {acc.name}.rental_usd_per_hour: midpoint of ${rent.low:g}–${rent.high:g}"
-                f" ({rent.as_of}, {cite(rent.source)})"
-            )
-        tco = accelerator_hour(
-            TCOInputs(
-                accelerator=acc,
-                purchase_usd=purchase,
-                lifetime_years=s(f"{p}.lifetime_years", spec.lifetime_years),
-                cost_of_capital=s(f"{p}.cost_of_capital", spec.cost_of_capital),
-                lease_usd_per_hour=lease,
-                host_opex_usd_per_hour=s(
-                    f"{p}.host_opex_usd_per_hour", spec.host_opex_usd_per_hour
-                ),
-                networking_usd_per_hour=s(
-                    f"{p}.networking_usd_per_hour", spec.networking_usd_per_hour
-                ),
-                serving_overhead=s(f"{p}.serving_overhead", spec.serving_overhead),
-                power_watts=self.opt(f"{p}.power_watts", spec.power_watts),
-                average_load=s(f"{p}.average_load", spec.average_load),
-                sources=tuple(sources.items()),
-                **facility,
-            )
-        )
-        replicas = float(spec.accelerators)
-        if spec.throughput is not None:
-            t = spec.throughput
-            throughput = Throughput(
-                s(f"{p}.throughput.input_tokens_per_s", t.input_tokens_per_s),
-                s(f"{p}.throughput.output_tokens_per_s", t.output_tokens_per_s),
-                t.source,
-            )
-        else:
-            throughput = roofline(
-                RooflineInputs(
-                    accelerator=acc,
-                    model=model,
-                    precision=spec.precision,
-                    batch_size=s(f"{p}.batch_size", spec.batch_size),
-                    input_tokens=workload.input_tokens,
-                    output_tokens=workload.output_tokens,
-                    tensor_parallel=spec.accelerators,
-                    mfu=s(f"{p}.mfu", spec.mfu),
-                    bandwidth_efficiency=s(f"{p}.bandwidth_efficiency", spec.bandwidth_efficiency),
-                )
-            )
-        batching = s(f"{p}.batching_efficiency", spec.batching_efficiency)
-        utilisation = s(f"{p}.utilisation", spec.utilisation)
-        replica_usd = tco.cost.total * replicas
-        uc = unit_cost(
-            replica_usd_per_hour=replica_usd,
-            prefill_tokens_per_s=throughput.prefill_tokens_per_s * batching,
-            decode_tokens_per_s=throughput.decode_tokens_per_s * batching,
-            utilisation=utilisation,
-            replica_kwh_per_hour=tco.footprint.facility_kwh * replicas,
-            replica_water_l_per_hour=tco.footprint.water_l * replicas,
-            replica_carbon_g_per_hour=tco.footprint.carbon_g * replicas,
-        )
-        origin = (
-            f"economics: {spec.accelerators} × {acc.name} at ${as_float(tco.cost.total):.4g}/h each, "
-            f"{throughput.source}, utilisation {as_float(utilisation):.3g}"
-        )
-        return DeploymentResult(
-            name,
-            "self_hosted",
-            uc,
-            origin,
-            tco=tco,
-            replica_usd_per_hour=replica_usd,
-            throughput=throughput,
-        )
-
-    def facility(self, p: str, spec: SelfHostedSpec) -> tuple[dict[str, Num], dict[str, str]]:
-        preset_name = spec.facility or DEFAULT_FACILITY
-        preset = self._lookup(f"{p}.facility", self.catalog.facility, preset_name)
-        values: dict[str, Num] = {}
-        sources: dict[str, str] = {}
-        for table in ("pue", "electricity_usd_per_kwh", "wue_l_per_kwh", "carbon_g_per_kwh"):
-            given = getattr(spec, table)
-            if given is not None:
-                values[table] = self.sample(f"{p}.{table}", given)
-                continue
-            key = getattr(preset, table)
-            figure = self.catalog.figure(table, key)
-            values[table] = figure.value
-            sources[table] = (
-                f"catalog {table}.{key} via facility {preset_name}, {cite(figure.source)}"
-            )
-        return values, sources
-
-    def feature(self, spec: FeatureSpec) -> FeatureInputs:
-        p = f"features.{spec.name}"
-        s = self.sample
-        return FeatureInputs(
-            name=spec.name,
-            users=s(f"{p}.users", spec.users),
-            attach_rate=s(f"{p}.attach_rate", spec.attach_rate),
-            requests_per_user_month=s(f"{p}.requests_per_user_month", spec.requests_per_user_month),
-            input_tokens=s(f"{p}.input_tokens", spec.input_tokens),
-            output_tokens=s(f"{p}.output_tokens", spec.output_tokens),
-            model_mix={k: s(f"{p}.model_mix.{k}", v) for k, v in spec.model_mix.items()},
-            arpu_uplift_usd_month=s(f"{p}.arpu_uplift_usd_month", spec.arpu_uplift_usd_month),
-            eval_safety_overhead=s(f"{p}.eval_safety_overhead", spec.eval_safety_overhead),
-            fixed_usd_month=s(f"{p}.fixed_usd_month", spec.fixed_usd_month),
-        )
-
-    def training(self, scenario: Scenario, spec: TrainingSpec) -> TrainingCost:
-        p = f"training.{spec.deployment}"
-        deployment = scenario.deployments[spec.deployment].self_hosted
-        model = (
-            self._lookup(f"{p}.model", self.catalog.model, deployment.model) if deployment else None
-        )
-        params = self.opt(f"{p}.params_active_b", spec.params_active_b)
-        tokens = self.opt(f"{p}.training_tokens_t", spec.training_tokens_t)
-        params = params if params is not None else (model.params_active_b if model else None)
-        tokens = tokens if tokens is not None else (model.training_tokens_t if model else None)
-        if params is None or tokens is None:
-            raise InputError(
-                f"{p}: give params_active_b and training_tokens_t (the catalog has no value)"
-            )
-        acc = self._lookup(f"{p}.accelerator", self.catalog.accelerator, spec.accelerator)
-        return training_cost(
-            params_active_b=params,
-            training_tokens_t=tokens,
-            peak_tflops=acc.peak_tflops(spec.precision),
-            mfu=self.sample(f"{p}.mfu", spec.mfu),
-            usd_per_gpu_hour=self.sample(f"{p}.usd_per_gpu_hour", spec.usd_per_gpu_hour),
-            lifetime_tokens_served=self.sample(
-                f"{p}.lifetime_tokens_served", spec.lifetime_tokens_served
-            ),
-        )
-
-
 def evaluate(
     scenario: Scenario, sampler: Sampler | None = None, catalog: Catalog | None = None
 ) -> Result:
     """The whole scenario, every number drawn through `sampler` (point values by default)."""
-    b = _Builder(catalog or load_catalog(), sampler or PointSampler())
+    b = Builder(catalog or load_catalog(), sampler or PointSampler())
     workload = Workload(
         b.sample("workload.input_tokens", scenario.workload.input_tokens),
         b.sample("workload.output_tokens", scenario.workload.output_tokens),

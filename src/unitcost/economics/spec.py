@@ -10,7 +10,9 @@
         list_price: {input_usd_per_m: 0.6, output_usd_per_m: 0.8, source: "..."}
 
 A deployment is priced in one of three ways: a list price, a self-hosted TCO (hardware,
-facility, model and serving), or the seed article's top-down method.
+facility, model and serving), or the seed article's top-down method. Unset efficiencies
+are the calibrated ones for the accelerator's vendor, the precision and the `stack`; an
+unset batch is the one with the most throughput that fits memory (and `tpot_slo_ms`).
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from unitcost.economics.distributions import Range, point_value
-from unitcost.economics.roofline import DEFAULT_BANDWIDTH_EFFICIENCY, DEFAULT_MFU
 from unitcost.errors import InputError, describe_validation_error
 from unitcost.yamlfile import parse_mapping
 
@@ -111,6 +112,8 @@ class SelfHostedSpec(_Spec):
     lifetime_years: Positive = 4.0
     cost_of_capital: NonNegative = 0.0
     lease_usd_per_hour: NonNegative | None = None
+    #: a lease usually pays for power; false adds power × load × PUE × $/kWh on top
+    lease_includes_power: bool = True
     host_opex_usd_per_hour: NonNegative = 0.0
     networking_usd_per_hour: NonNegative = 0.0
     serving_overhead: NonNegative = 0.0
@@ -119,16 +122,36 @@ class SelfHostedSpec(_Spec):
     facility: str | None = None
     pue: AtLeastOne | None = None
     electricity_usd_per_kwh: NonNegative | None = None
+    #: the same price per MWh, as PPAs are quoted; give one of the two
+    electricity_usd_per_mwh: NonNegative | None = None
     wue_l_per_kwh: NonNegative | None = None
     carbon_g_per_kwh: NonNegative | None = None
     model: str
     precision: Literal["bf16", "fp16", "fp8", "int8", "int4"] = "bf16"
-    batch_size: Positive = 32.0
-    mfu: Share = DEFAULT_MFU
-    bandwidth_efficiency: Share = DEFAULT_BANDWIDTH_EFFICIENCY
+    #: serving software (trtllm, vllm, sglang, gpt-fast, ...): picks calibrated efficiencies
+    stack: str | None = None
+    #: none: the batch with the most throughput that fits memory and the TPOT SLO
+    batch_size: Positive | None = None
+    tpot_slo_ms: Positive | None = None
+    #: none: calibrated for the accelerator's vendor, the precision and the stack
+    mfu: Share | None = None
+    bandwidth_efficiency: Share | None = None
+    prefill_overlap: Share | None = None
+    serving_efficiency: Positive | None = None
     batching_efficiency: Share = 1.0
     utilisation: Share = 0.5
     throughput: MeasuredThroughput | None = None
+    #: what the tokens sell for, for a gross margin (`<deployment>.gross_margin`)
+    sell_input_usd_per_m: NonNegative | None = None
+    sell_output_usd_per_m: NonNegative | None = None
+
+    @model_validator(mode="after")
+    def _one_electricity_unit(self) -> SelfHostedSpec:
+        if self.electricity_usd_per_kwh is not None and self.electricity_usd_per_mwh is not None:
+            raise ValueError("give electricity_usd_per_kwh or electricity_usd_per_mwh, not both")
+        if (self.sell_input_usd_per_m is None) != (self.sell_output_usd_per_m is None):
+            raise ValueError("give both sell_input_usd_per_m and sell_output_usd_per_m, or neither")
+        return self
 
 
 class EnergyCheckSpec(_Spec):
@@ -211,7 +234,8 @@ class TrainingSpec(_Spec):
     params_active_b: Positive | None = None
     accelerator: str = "H100-SXM"
     precision: Literal["bf16", "fp16", "fp8", "int8", "int4"] = "bf16"
-    mfu: Share = 0.4
+    #: none: the median implied by published runs on this accelerator (unitcost calibration)
+    mfu: Share | None = None
     usd_per_gpu_hour: NonNegative
     lifetime_tokens_served: Positive
 

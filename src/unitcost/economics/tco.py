@@ -8,7 +8,9 @@
     2.5806
 
 Energy is computed bottom-up: power × average load × PUE × $/kWh. Water is IT energy × WUE
-(WUE is defined per kWh of IT energy); carbon is facility energy × grid intensity.
+(WUE is defined per kWh of IT energy); carbon is facility energy × grid intensity. A price
+that already pays for power (`energy_billed=False`, most leases) keeps the footprint and
+drops the cost line.
 """
 
 from __future__ import annotations
@@ -52,6 +54,9 @@ class TCOInputs:
     wue_l_per_kwh: Num = 0.0
     carbon_g_per_kwh: Num = 0.0
     sources: tuple[tuple[str, str], ...] = ()
+    #: False when the price already pays for power (most leases): energy is then a footprint
+    #: (kWh, water, carbon) but not a cost line
+    energy_billed: bool = True
 
     def source(self, field: str) -> str:
         return dict(self.sources).get(field, f"input {field}")
@@ -121,15 +126,25 @@ def accelerator_hour(inp: TCOInputs) -> TCO:
     watts, watts_source = _power(inp)
     it_kwh = watts * inp.average_load / 1000.0
     facility_kwh = it_kwh * inp.pue
-    lines.append(
-        Line(
+    drawn = (
+        f"power {fmt(watts)} W ({watts_source}) × load {fmt(inp.average_load)} × "
+        f"PUE {fmt(inp.pue)} ({inp.source('pue')})"
+    )
+    if inp.energy_billed:
+        energy = Line(
             "energy",
             facility_kwh * inp.electricity_usd_per_kwh,
-            f"power {fmt(watts)} W ({watts_source}) × load {fmt(inp.average_load)} × "
-            f"PUE {fmt(inp.pue)} ({inp.source('pue')}) × "
-            f"${fmt(inp.electricity_usd_per_kwh)}/kWh ({inp.source('electricity_usd_per_kwh')})",
+            f"{drawn} × ${fmt(inp.electricity_usd_per_kwh)}/kWh "
+            f"({inp.source('electricity_usd_per_kwh')})",
         )
-    )
+    else:
+        energy = Line(
+            "energy",
+            0.0 * facility_kwh,
+            f"not added: the lease includes power (lease_includes_power: true; "
+            f"--lease-includes-power false adds {drawn} × ${fmt(inp.electricity_usd_per_kwh)}/kWh)",
+        )
+    lines.append(energy)
     lines.append(
         Line("networking", inp.networking_usd_per_hour, inp.source("networking_usd_per_hour"))
     )

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from unitcost.catalog import load_catalog
-from unitcost.economics.roofline import RooflineInputs, roofline
+from unitcost.economics.roofline import RooflineInputs, decode_step_seconds, roofline
 from unitcost.errors import InputError
 
 CAT = load_catalog()
@@ -29,9 +29,18 @@ def test_batch_one_decode_is_memory_bound_at_bandwidth_times_efficiency() -> Non
 
 
 def test_prefill_is_compute_bound_at_peak_times_mfu() -> None:
-    t = roofline(RooflineInputs(H100, L8B, "fp8", input_tokens=2, mfu=0.5))
-    flops_per_token = 2 * L8B.params_active_b * 1e9 + 4 * 32 * 32 * 128 * 1
+    # a batch of long prompts fills an 8,192-token pass: compute-bound
+    t = roofline(RooflineInputs(H100, L8B, "fp8", batch_size=4, input_tokens=4096, mfu=0.5))
+    flops_per_token = 2 * L8B.params_active_b * 1e9 + 4 * 32 * 32 * 128 * 2048
     assert t.prefill_tokens_per_s == pytest.approx(1979e12 * 0.5 / flops_per_token, rel=1e-9)
+
+
+def test_a_short_prompt_alone_is_bound_by_reading_the_weights() -> None:
+    t = roofline(
+        RooflineInputs(H100, L8B, "fp8", input_tokens=16, mfu=0.5, bandwidth_efficiency=0.6)
+    )
+    read_once = L8B.params_total_b * 1e9 / (3350e9 * 0.6)
+    assert t.ttft_s == pytest.approx(read_once, rel=1e-9)
 
 
 def test_large_batches_hit_the_compute_ceiling() -> None:
@@ -77,9 +86,30 @@ def test_tensor_parallelism_adds_bandwidth_and_all_reduce_time() -> None:
 
 def test_a_model_that_does_not_fit_is_refused_with_the_numbers() -> None:
     with pytest.raises(
-        InputError, match=r"llama-3.1-405b .* needs .* GB but 1 × H100-SXM hold 80 GB"
+        InputError,
+        match=r"accelerators: llama-3.1-405b weights alone need 406 GB at fp8, but 1 × "
+        r"H100-SXM hold 72 GB usable \(90% of 80 GB\); would fit: 8 × H100-SXM at fp8",
     ):
         roofline(RooflineInputs(H100, CAT.model("llama-3.1-405b"), "fp8"))
+
+
+def test_tensor_parallel_speed_up_pays_a_latency_per_collective() -> None:
+    # gpt-fast measured 104.9 → 168.84 tok/s (1.61×) from TP1 to TP2 for Llama-2-7B on A100
+    a100, l7 = CAT.accelerator("A100-80GB"), CAT.model("llama-2-7b")
+    rates = [
+        1.0 / decode_step_seconds(RooflineInputs(a100, l7, "bf16", tensor_parallel=tp), 1.0)[0]
+        for tp in (1, 2)
+    ]
+    assert 1.4 < rates[1] / rates[0] < 1.75
+    free = RooflineInputs(a100, l7, "bf16", tensor_parallel=2, collective_latency_s=0.0)
+    assert 1.0 / decode_step_seconds(free, 1.0)[0] / rates[0] > 1.95  # bandwidth alone
+
+
+def test_chunked_prefill_overlap_hides_prompt_work_in_memory_bound_steps() -> None:
+    long = {"batch_size": 40.0, "input_tokens": 20_000.0, "output_tokens": 2000.0}
+    serial = roofline(RooflineInputs(H100, L8B, "fp8", **long))
+    overlapped = roofline(RooflineInputs(H100, L8B, "fp8", prefill_overlap=0.6, **long))
+    assert overlapped.decode_tokens_per_s > 1.1 * serial.decode_tokens_per_s
 
 
 def test_arrays_of_batch_sizes_give_arrays_of_rates() -> None:
