@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from unitcost.errors import InputError, NotFoundError, PermissionDenied, UnitcostError
+from unitcost.gateway.anthropic_endpoint import MESSAGES_PATH, handle_messages
 from unitcost.gateway.asgi import Receive, Scope, Send, send_error, send_json, send_response
 from unitcost.gateway.auth import Keyring, Principal
 from unitcost.gateway.cache import ResponseCache
@@ -121,6 +122,10 @@ class Gateway:
                 assert self.services is not None, "the lifespan start-up has not run"
                 x = Exchange.begin(scope, receive, send, endpoint, self.settings.attribution)
                 await handle(x, self.services)
+                return
+            if scope["path"] == MESSAGES_PATH and scope["method"] == "POST":  # same pipeline
+                assert self.services is not None, "the lifespan start-up has not run"
+                await handle_messages(scope, receive, send, self.services, self.settings.attribution)
                 return
             try:
                 await self._route(scope, receive, send)
