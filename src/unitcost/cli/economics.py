@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.progress import Progress
 
-from unitcost.cli._console import app, err, out
+from unitcost.cli._console import app, err, out, say
 from unitcost.economics.scenario import evaluate, monte_carlo, tornado
 from unitcost.economics.spec import Scenario, load_scenario, parse_scenario
 from unitcost.errors import InputError
@@ -161,6 +161,9 @@ def estimate(
     from unitcost.report.tables import estimate_view
 
     out.print(estimate_view(result))
+    for name, d in result.deployments.items():
+        for note in d.notes:  # the chosen batch, energy on a lease, the efficiencies used
+            say(f"{name}: {note}")
 
 
 @app.command("scenario")

@@ -28,8 +28,12 @@ def _day(flag: str, value: str) -> date:
         raise InputError(f"{flag}: {value!r} is not a date; accepted: YYYY-MM-DD") from None
 
 
-def ledger_demand(url: str, since: str, until: str) -> list[Bucket]:
-    """Requests/s by length bucket of the answered upstream calls in [since, until]."""
+def ledger_demand(
+    url: str, since: str, until: str, deployments: list[str] | None = None
+) -> list[Bucket]:
+    """Requests/s by length bucket of the calls upstreams served in [since, until] (answered
+    or escalated: both took compute; cache hits and errors did not), optionally only those
+    of some deployments."""
     from unitcost.economics.demand import buckets_from_traffic
     from unitcost.ledger.record import RowStatus
     from unitcost.ledger.store import open_store
@@ -44,7 +48,10 @@ def ledger_demand(url: str, since: str, until: str) -> list[Bucket]:
         rows = [
             (r.ts, r.prompt_tokens, r.completion_tokens)
             for r in store.records(limit=LEDGER_ROWS)
-            if start <= r.ts < end and r.status == RowStatus.OK and r.completion_tokens > 0
+            if start <= r.ts < end
+            and r.status in (RowStatus.OK, RowStatus.ESCALATED)
+            and r.completion_tokens > 0
+            and (not deployments or r.deployment in deployments)
         ]
     finally:
         store.close()
@@ -64,6 +71,9 @@ def plan_cmd(
     ] = None,
     since: Annotated[str | None, typer.Option(help="ledger period start, YYYY-MM-DD")] = None,
     until: Annotated[str | None, typer.Option(help="ledger period end (inclusive)")] = None,
+    deployment: Annotated[
+        list[str] | None, typer.Option(help="only the ledger rows of this deployment")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Least-cost integer mix of candidate accelerators: count, utilisation, tokens/day,
@@ -95,7 +105,8 @@ def plan_cmd(
     if ledger is not None:
         if since is None or until is None:
             raise InputError("--ledger: give --since and --until (YYYY-MM-DD) for the period")
-        inputs = replace(inputs, buckets=tuple(ledger_demand(ledger, since, until)))
+        buckets = ledger_demand(ledger, since, until, deployment)
+        inputs = replace(inputs, buckets=tuple(buckets))
     result = plan(inputs)
     if as_json:
         out.print_json(json.dumps({"plan": spec.name, **plan_dict(result)}))

@@ -314,7 +314,7 @@ def diagnose(inp: PlanInputs, caps: dict[tuple[str, str], Capacity]) -> str:
         least = solve(inp, caps, power_cap=False, objective="power")
         share = _most_served(inp, caps)
         return (
-            f"power_cap_mw: serving the demand needs at least {least.objective / 1e6:,.2f} MW "
+            f"power_cap_mw: serving the demand needs at least {_mw(least.objective / 1e6)} MW "
             f"at PUE {inp.facility.pue:g} (the least-power mix), over the cap of {cap:g} MW; "
             f"at most {share:.0%} of the demand fits under it"
         )
@@ -322,7 +322,7 @@ def diagnose(inp: PlanInputs, caps: dict[tuple[str, str], Capacity]) -> str:
     if free.status != "optimal":
         return "demand: infeasible even without the power cap and availability limits"
     short = [
-        f"{int(free.n[k]) * kind.accelerators:,} × {kind.accelerator.name} (available "
+        f"{int(free.n[k]) * kind.accelerators:,} accelerators of {kind.name} (available "
         f"{kind.available:,})"
         for k, kind in enumerate(inp.candidates)
         if kind.available is not None and free.n[k] * kind.accelerators > kind.available
@@ -333,6 +333,10 @@ def diagnose(inp: PlanInputs, caps: dict[tuple[str, str], Capacity]) -> str:
         else ("; the power cap binds as well")
     )
     return "available: the demand needs " + ", ".join(short) + both
+
+
+def _mw(value: float) -> str:
+    return f"{value:,.2f}" if value >= 1 else f"{value:.3g}"
 
 
 def _most_served(inp: PlanInputs, caps: dict[tuple[str, str], Capacity]) -> float:
@@ -362,9 +366,8 @@ def _binding(inp: PlanInputs, caps: dict[tuple[str, str], Capacity], best: Solut
             kind.available is not None
             and best.n[k] * kind.accelerators > kind.available - kind.accelerators
         ):
-            out.append(
-                f"availability of {kind.accelerator.name} binds ({kind.available:,} used up)"
-            )
+            used = int(best.n[k]) * kind.accelerators
+            out.append(f"availability of {kind.name} binds (uses {used:,} of {kind.available:,})")
     return out or ["cost-bound: no power or availability limit changes the least-cost mix"]
 
 
