@@ -66,7 +66,7 @@ def status(
             "model": str(model) if model.is_file() else None,
             "variants": [v.__dict__ for v in made],
         }
-        say(json.dumps(data, indent=2))
+        typer.echo(json.dumps(data, indent=2))  # never wrapped at the console width
         raise typer.Exit(0 if usable else 1)
     if engine is None:
         say(f"engine: not installed; build it with: {INSTALL_HINT}")

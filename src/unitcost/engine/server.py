@@ -209,13 +209,13 @@ class LocalModel:
         n = concurrency or self.parallel
         prompts = ["Explain what a GPU is.", "Describe the water cycle."]
 
-        def one(i: int) -> int:
+        def one(i: int, tokens: int) -> int:
             reply = httpx.post(
                 self.url + "/chat/completions",
                 json={
                     "model": MODEL_NAME,
                     "messages": [{"role": "user", "content": f"{prompts[i % 2]} ({i})"}],
-                    "max_tokens": max_tokens,
+                    "max_tokens": tokens,
                     "temperature": 0,
                     "ignore_eos": True,
                 },
@@ -225,9 +225,9 @@ class LocalModel:
             return int(reply.json()["usage"]["completion_tokens"])
 
         with ThreadPoolExecutor(n) as pool:
-            list(pool.map(one, range(n)))  # warm-up: every slot once
+            list(pool.map(one, range(n), [4] * n))  # warm-up: every slot once, briefly
             started = time.perf_counter()
-            tokens = sum(pool.map(one, range(2 * n)))
+            tokens = sum(pool.map(one, range(n), [max_tokens] * n))
         return tokens / (time.perf_counter() - started)
 
     def stop(self) -> None:

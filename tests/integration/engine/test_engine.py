@@ -1,0 +1,104 @@
+"""The installed engine: what `unitcost engine status` says, lower-bit variants made with the
+engine's own llama-quantize, and a `backend: local` deployment that runs its own engine."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import gateway_settings, serving
+from unitcost.engine.build import FLAGS
+from unitcost.engine.cache import require_engine
+from unitcost.engine.cpu import missing_features
+from unitcost.engine.quantize import quantize
+from unitcost.engine.server import LocalModel
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "unitcost", "engine", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_status_reports_the_portable_build_and_this_cpu(llama_server: LocalModel) -> None:
+    done = cli("status", "--json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    status = json.loads(done.stdout)
+    assert status["usable"] and status["cpu_missing"] == []
+    engine = status["engine"]
+    assert engine["flags"] == FLAGS and "-DGGML_NATIVE=OFF" in engine["flags"]
+    assert set(engine["cpu_features"]) <= {"sse4_2", "avx", "avx2", "fma", "f16c", "bmi2"}
+    assert missing_features(require_engine().features) == []
+    text = cli("status")
+    assert text.returncode == 0 and "this CPU has them all" in text.stdout
+    assert all(len(line) <= 80 for line in text.stdout.splitlines()[2:])
+
+
+def test_engine_answers_the_openai_endpoints(llama_server: LocalModel) -> None:
+    with httpx.Client(base_url=llama_server.url, timeout=60) as http:
+        (model,) = http.get("/models").json()["data"]
+        assert model["id"] == "smollm2"
+        text = http.post(
+            "/completions", json={"model": "smollm2", "prompt": "The sky is", "max_tokens": 4}
+        ).json()
+        assert text["choices"][0]["text"] and text["usage"]["completion_tokens"] == 4
+    assert httpx.get(llama_server.base + "/metrics", timeout=10).status_code == 200
+
+
+@pytest.fixture(scope="module")
+def q4_0(llama_server: LocalModel) -> Path:
+    variant = quantize("Q4_0")
+    assert variant.bits_per_weight is not None and variant.bits_per_weight < 5.74  # Q4_1's
+    assert variant.size_bytes < Path(llama_server.gguf).stat().st_size
+    return Path(variant.path)
+
+
+def test_quantize_cli_names_what_it_made(q4_0: Path) -> None:
+    done = cli("quantize", "Q4_0")
+    assert done.returncode == 0 and done.stdout.startswith("Q4_0: ") and str(q4_0) in done.stdout
+    bad = cli("quantize", "Q9_Z")
+    assert bad.returncode == 2 and "quant: 'Q9_Z' is not supported; accepted:" in bad.stderr
+
+
+def test_a_local_deployment_runs_its_own_engine_for_a_variant(tmp_path: Path, q4_0: Path) -> None:
+    deployment = {
+        "name": "smollm2-q4_0",
+        "backend": "local",
+        "options": {"quant": "Q4_0", "parallel": 2, "tokens_per_s": 50},
+        "tokenizer": f"gguf:{q4_0}",
+    }
+    with serving(gateway_settings(tmp_path, [deployment])) as gw:
+        upstream = gw.app.portfolio.deployments["smollm2-q4_0"].upstream
+        engine = upstream.model  # type: ignore[attr-defined]
+        assert engine.gguf == str(q4_0) and engine.proc.poll() is None
+        reply = gw.client().chat.completions.create(
+            model="smollm2-q4_0", messages=[{"role": "user", "content": "hi"}], max_tokens=4
+        )
+        assert reply.choices[0].message.content is not None
+        (record,) = gw.records()
+        assert record.prompt_tokens == reply.usage.prompt_tokens and record.cost_usd > 0
+        card = gw.app.portfolio.deployments["smollm2-q4_0"].card
+        assert card.output_usd_per_m == pytest.approx(0.0816 / (50 * 3600) * 1e6)
+        assert "50.0 output tokens/s given, 2 slots" in card.origin
+        (model,) = gw.client().models.list().data
+        assert model.model_extra["unitcost"]["backend"] == "local"
+    assert engine.proc.poll() is not None  # the gateway's shutdown stopped its engine
+
+
+def test_a_variant_not_yet_made_is_one_line_naming_the_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from unitcost.engine import server
+    from unitcost.errors import InputError
+
+    monkeypatch.setattr(server, "model_path", lambda quant: tmp_path / f"m.{quant}.gguf")
+    with pytest.raises(InputError, match=r"make it with: unitcost engine quantize Q5_1$"):
+        LocalModel.start("Q5_1")
