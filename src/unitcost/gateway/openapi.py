@@ -68,7 +68,10 @@ def _errors(*codes: int) -> dict[str, Any]:
     }
 
 
-def _model_endpoint(summary: str, required: str, schema: dict[str, Any]) -> dict[str, Any]:
+def _model_endpoint(
+    summary: str, required: str, schema: dict[str, Any], models: list[str]
+) -> dict[str, Any]:
+    model = {"type": "string", "minLength": 1, **({"enum": models} if models else {})}
     return {
         "post": {
             "summary": summary,
@@ -80,7 +83,7 @@ def _model_endpoint(summary: str, required: str, schema: dict[str, Any]) -> dict
                         "schema": {
                             "type": "object",
                             "required": ["model", required],
-                            "properties": {**_COMMON, required: schema},
+                            "properties": {**_COMMON, "model": model, required: schema},
                         }
                     }
                 },
@@ -96,7 +99,9 @@ def _model_endpoint(summary: str, required: str, schema: dict[str, Any]) -> dict
     }
 
 
-def openapi_document() -> dict[str, Any]:
+def openapi_document(models: list[str] | None = None) -> dict[str, Any]:
+    """The document; `models` (deployments and routes) become the `model` field's values."""
+    names = models or []
     usage_params = [
         {"name": n, "in": "query", "required": False, "schema": {"type": "string"}}
         for n in ("group_by", "tenant", "since", "until")
@@ -113,9 +118,10 @@ def openapi_document() -> dict[str, Any]:
                 "Chat completion",
                 "messages",
                 {"type": "array", "items": _MESSAGE, "minItems": 1},
+                names,
             ),
-            "/v1/completions": _model_endpoint("Text completion", "prompt", _TEXT_OR_LIST),
-            "/v1/embeddings": _model_endpoint("Embeddings", "input", _TEXT_OR_LIST),
+            "/v1/completions": _model_endpoint("Text completion", "prompt", _TEXT_OR_LIST, names),
+            "/v1/embeddings": _model_endpoint("Embeddings", "input", _TEXT_OR_LIST, names),
             "/v1/models": {
                 "get": {
                     "summary": "Deployments and routes, with each price card and its origin",

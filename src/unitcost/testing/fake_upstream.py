@@ -275,10 +275,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=9101)
+    ap.add_argument("--delay", type=float, default=0.0, help="seconds before each answer")
     args = ap.parse_args()
 
     async def run() -> None:
         upstream = await FakeUpstream(args.host, args.port).start()
+        upstream.behaviour.delay_s = args.delay
         print(f"fake upstream on {upstream.url}", flush=True)
         await asyncio.Event().wait()
 

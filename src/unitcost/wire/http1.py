@@ -219,6 +219,7 @@ class Reply:
             self._error = self._error or UpstreamError("call cancelled")
             self.conn.abort()
             self._release(keep=False)
+            self._wake()  # a reader waiting for more bytes sees the error now
 
 
 class ConnectionPool:

@@ -177,6 +177,11 @@ class RedisLimits:
     async def start(self) -> None:
         with contextlib.suppress(RespError):
             await self._check_generation()
+        # A Redis without our state (new, or restarted) waits out the grace period now,
+        # while the gateway starts, rather than refusing its first requests.
+        wait = self.ready_at - time.time()
+        if wait > 0:
+            await asyncio.sleep(wait)
         self._poller = asyncio.ensure_future(self._poll())
 
     async def close(self) -> None:

@@ -1,0 +1,162 @@
+"""The Redis backend of budgets and rate limits, against a real Redis of the test's own."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.reliability.processes import redis_server
+from unitcost.errors import BudgetExceeded, LimitExceeded, Unavailable
+from unitcost.gateway.limits import Ask, BucketPlan
+from unitcost.gateway.limits import redis as redis_limits
+from unitcost.gateway.limits.buckets import Budget
+from unitcost.gateway.limits.redis import RedisLimits
+from unitcost.gateway.settings import LimitsConfig, load_settings
+
+
+@pytest.fixture(scope="module")
+def redis() -> Iterator[tuple[str, Any]]:
+    with redis_server() as server:
+        yield server
+
+
+def plan(**tenant: Any) -> BucketPlan:
+    return BucketPlan(
+        load_settings(
+            None,
+            tenants=[{"name": "acme", "keys": ["k"], **tenant}],
+            deployments=[{"name": "d", "backend": "replay", "options": {"model": "gpt-5-mini"}}],
+        )
+    )
+
+
+def limits(url: str, p: BucketPlan, prefix: str, spent: int = 0, **config: Any) -> RedisLimits:
+    async def from_ledger(budget: Budget) -> int:
+        return spent
+
+    return RedisLimits(
+        p, LimitsConfig(backend="redis", redis_url=url, key_prefix=prefix, **config), from_ledger
+    )
+
+
+def ask(micros: int, first: bool = False, tokens: int = 0) -> Ask:
+    return Ask("acme", None, None, micros, tokens, first)
+
+
+def test_two_replicas_share_one_budget(redis) -> None:  # type: ignore[no-untyped-def]
+    url, _ = redis
+    p = plan(budget_usd_per_month=0.01)
+
+    async def run() -> tuple[int, int]:
+        a, b = limits(url, p, "t1:"), limits(url, p, "t1:")
+        await a.start(), await b.start()
+
+        async def one(i: int) -> bool:
+            try:
+                await (a if i % 2 else b).reserve(ask(2_000))
+                return True
+            except BudgetExceeded:
+                return False
+
+        admitted = sum(await asyncio.gather(*(one(i) for i in range(40))))
+        await a.close(), await b.close()
+        return admitted, 0
+
+    assert asyncio.run(run())[0] == 5
+
+
+def test_settle_refund_and_an_expired_hold(redis) -> None:  # type: ignore[no-untyped-def]
+    url, _ = redis
+    p = plan(budget_usd_per_month=0.01)
+
+    async def run() -> None:
+        lim = limits(url, p, "t2:", hold_ttl_s=0.2)
+        await lim.start()
+        first = await lim.reserve(ask(6_000))
+        with pytest.raises(BudgetExceeded) as info:
+            await lim.reserve(ask(6_000))
+        assert "held for calls in flight $0.0060" in info.value.message
+        await lim.settle(first, 1_000)  # it cost less than held
+        lost = await lim.reserve(ask(8_000))  # 1,000 spent + 8,000 held
+        await asyncio.sleep(0.3)  # nobody settles it: its gateway "died"
+        with pytest.raises(BudgetExceeded):  # the expired hold was charged in full
+            await lim.reserve(ask(2_000))
+        await lim.settle(lost, 500)  # the caller was only slow: spend corrects to 500
+        await lim.reserve(ask(8_000))
+        await lim.close()
+
+    asyncio.run(run())
+
+
+def test_rates_in_redis(redis) -> None:  # type: ignore[no-untyped-def]
+    url, _ = redis
+    p = plan(requests_per_minute=3, tokens_per_minute=1000)
+
+    async def run() -> None:
+        lim = limits(url, p, "t3:")
+        await lim.start()
+        for _ in range(3):
+            await lim.reserve(ask(0, first=True, tokens=10))
+        with pytest.raises(LimitExceeded, match="3 requests per minute") as info:
+            await lim.reserve(ask(0, first=True, tokens=10))
+        assert int(info.value.headers["retry-after"]) >= 1
+        with pytest.raises(LimitExceeded, match="more than a minute's worth"):
+            await lim.reserve(ask(0, tokens=5000))
+        await lim.close()
+
+    asyncio.run(run())
+
+
+def test_an_empty_redis_is_rebuilt_from_the_ledger(redis, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    url, restart = redis
+    monkeypatch.setattr(redis_limits, "REBUILD_GRACE_S", 0.3)
+    monkeypatch.setattr(redis_limits, "POLL_S", 0.02)
+    p = plan(budget_usd_per_month=0.01)
+
+    async def run() -> None:
+        lim = limits(url, p, "t4:", spent=9_000)  # the ledger says $0.009 spent this month
+        flushed = []
+
+        async def flush() -> None:
+            flushed.append(time.time())
+
+        lim.flush_ledger = flush
+        await lim.start()
+        with pytest.raises(BudgetExceeded):
+            await lim.reserve(ask(2_000))
+        in_flight = await lim.reserve(ask(500))
+        await asyncio.to_thread(restart)  # Redis comes back empty
+        await asyncio.sleep(0.15)
+        with pytest.raises(Unavailable) as info:  # fail closed while the rebuild settles
+            await lim.reserve(ask(100))
+        assert info.value.status_code == 503 and flushed
+        await asyncio.sleep(0.4)
+        # rebuilt: 9,000 from the ledger + the 500 still in flight, re-registered
+        with pytest.raises(BudgetExceeded) as again:
+            await lim.reserve(ask(600))
+        assert "held for calls in flight $0.0005" in again.value.message
+        await lim.settle(in_flight, 500)
+        await lim.close()
+
+    asyncio.run(run())
+
+
+def test_redis_down_fails_closed_or_open_as_configured() -> None:
+    p = plan(budget_usd_per_month=1.0)
+
+    async def run() -> None:
+        closed = limits("redis://127.0.0.1:9/0", p, "t5:")
+        await closed.start()
+        with pytest.raises(Unavailable, match="unreachable"):
+            await closed.reserve(ask(10))
+        await closed.close()
+        opened = limits("redis://127.0.0.1:9/0", p, "t5:", on_redis_error="allow")
+        await opened.start()
+        assert (await opened.reserve(ask(10))).empty
+        await opened.close()
+
+    asyncio.run(run())
