@@ -42,11 +42,15 @@ def usage(
     since: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None,
     until: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    wide: Annotated[bool, typer.Option(help="every column, past 80")] = False,
+    per: Annotated[str, typer.Option(help="price per 1M or 1K tokens")] = "1M",
 ) -> None:
     """Usage and cost totals read from the ledger, grouped as asked."""
-    from rich.table import Table
-
     from unitcost.ledger.store import open_store
+    from unitcost.report.tables import usage_table
+
+    if per not in ("1M", "1K"):
+        raise InputError(f"--per: {per!r}; accepted: 1M, 1K")
 
     if ledger is None:
         if config is None:
@@ -62,12 +66,9 @@ def usage(
     if as_json:
         out.print_json(json.dumps(rows))
         return
-    table = Table(title=f"usage from {ledger}", title_justify="left")
-    columns = list(rows[0]) if rows else []
-    for col in columns:
-        table.add_column(col, justify="left" if col in group_by.split(",") else "right")
-    for row in rows:
-        table.add_row(*(f"{v:.6f}" if isinstance(v, float) else str(v) for v in row.values()))
+    groups = [g for g in group_by.split(",") if g]
+    scale = 1_000_000 if per == "1M" else 1_000
+    table = usage_table(rows, groups, f"usage from {ledger}", wide=wide, per=scale)
     out.print(table if rows else "the ledger has no rows for that selection")
 
 

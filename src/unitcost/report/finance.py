@@ -19,7 +19,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from unitcost.ledger.queries import Cell, Costliest, Spender
-from unitcost.report.analysis import fold, paid
+from unitcost.report.analysis import fold, paid, paid_status
 from unitcost.report.inputs import Card, Fleet
 from unitcost.report.model import Column, Table, usd
 
@@ -42,7 +42,7 @@ def _nanos(dollars: Decimal) -> int:
 
 
 def cache_savings(cells: list[Cell]) -> Table:
-    by = fold((c for c in cells if c.status == "cache_hit"), lambda c: c.deployment)
+    by = fold(cells, ("deployment",), lambda s: s == "cache_hit")
     rows = [[d, a.requests, a.tokens, usd(a.saving_nanos)] for d, a in sorted(by.items())]
     return Table(
         "cache_savings",
@@ -190,7 +190,7 @@ def feature_pnl(
 ) -> Table:
     """Measured COGS (the ledger's inference cost) against revenue (CSV, else the plan's P50)
     → gross margin; and the measured COGS against the plan's P5–P95 band."""
-    by = fold(cells, lambda c: c.feature)
+    by = fold(cells, ("feature",))
     names = sorted(set(by) | set(revenue or {}) | set(plan or {}), key=str)
     rows: list[list[Any]] = []
     for name in names:
@@ -244,7 +244,7 @@ def feature_pnl(
 
 
 def fleet_reconciliation(cells: list[Cell], fleets: Mapping[str, Fleet], hours: float) -> Table:
-    by = fold(paid(cells), lambda c: c.deployment)
+    by = fold(cells, ("deployment",), paid_status)
     rows: list[list[Any]] = []
     for name in sorted(fleets):
         f = fleets[name]

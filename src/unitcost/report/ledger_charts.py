@@ -98,9 +98,10 @@ def rates_chart(t: Table) -> bytes:
 
 def mix_chart(t: Table) -> bytes:
     plt = _plt()
-    names = [_label(v) for v in t.column("deployment")][::-1]
-    shares = [100 * (v or 0.0) for v in t.column("share of cost")][::-1]
-    calls = [100 * (v or 0.0) for v in t.column("share of calls")][::-1]
+    top = 12  # the costliest; the table beside it has every deployment
+    names = [_label(v) for v in t.column("deployment")][:top][::-1]
+    shares = [100 * (v or 0.0) for v in t.column("share of cost")][:top][::-1]
+    calls = [100 * (v or 0.0) for v in t.column("share of calls")][:top][::-1]
     fig, ax = plt.subplots(figsize=(9, 0.5 * len(names) + 1.5))
     y = range(len(names))
     ax.barh([i + 0.2 for i in y], shares, height=0.4, label="share of cost", color=_COLOURS[0])

@@ -117,7 +117,7 @@ def _scorecard(
         )
     else:
         rows.append(["inference revenue", "not available", "give --revenue CSV or --plan"])
-    by_feature = a.fold(cells, lambda c: c.feature)
+    by_feature = a.fold(cells, ("feature",))
     if by_feature:
         name, agg = max(by_feature.items(), key=lambda kv: kv[1].cost_nanos)
         per = Column("", "usd", 6).format(usd(agg.cost_nanos // max(agg.requests, 1)))

@@ -41,15 +41,31 @@ def fit_table(
     names = [h for h, _ in header]
     cells = [list(r) for r in rows]
 
+    def build(heads: Sequence[str], k: int) -> Table:
+        t = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+        for i in range(k):
+            t.add_column(
+                heads[i],
+                justify="left" if i < left else "right",
+                no_wrap=i >= left,
+                overflow="fold",
+            )
+        for r in cells:
+            t.add_row(*r[:k])
+        return t
+
     def need(heads: Sequence[str], k: int) -> int:
-        # text columns (the first `left`) fold onto more lines, down to 16 characters
-        widths = [
-            max([len(heads[i]), *(len(r[i]) for r in cells)])
-            if i >= left
-            else min(max([len(heads[i]), *(len(r[i]) for r in cells)]), 16)
-            for i in range(k)
-        ]
-        return sum(widths) + 3 * k + 1  # a border and one space of padding each side
+        # text columns (the first `left`) may fold to 16 characters, never inside a word;
+        # each column costs its padding and a separator (3)
+        total = 1
+        for i in range(k):
+            texts = [heads[i], *(r[i] for r in cells)]
+            natural = max(len(x) for x in texts)
+            if i < left:
+                word = max(len(w) for x in texts for w in (x.split() or [""]))
+                natural = max(word, min(natural, 16))
+            total += natural + 3
+        return total
 
     heads = list(names)
     legend: list[str] = []
@@ -62,11 +78,7 @@ def fit_table(
     if not wide:
         while keep > 1 and need(heads, keep) > width:
             keep -= 1
-    t = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-    for i in range(keep):
-        t.add_column(heads[i], justify="left" if i < left else "right", no_wrap=i >= left)
-    for r in cells:
-        t.add_row(*r[:keep])
+    t = build(heads, keep)
     parts: list[RenderableType] = [t]
     used = [x for x in legend if x.split(" = ")[0] in heads[:keep]]
     if used:
@@ -199,3 +211,60 @@ def tornado_table(output: str, base: float, bars: list[TornadoBar]) -> Table:
             f"{b.swing:.4g}",
         )
     return t
+
+
+def _usd_column(nanos: Sequence[int]) -> list[str]:
+    """One precision for a whole column: cents once any figure reaches $100, else 1/100 ¢."""
+    from unitcost.report.model import fmt_usd, usd
+
+    places = 2 if any(abs(n) >= 100_000_000_000 for n in nanos) else 4
+    return [fmt_usd(usd(n), places) for n in nanos]
+
+
+def usage_table(
+    rows: Sequence[dict[str, object]],
+    group_by: Sequence[str],
+    title: str,
+    *,
+    wide: bool = False,
+    per: int = 1_000_000,
+) -> RenderableType:
+    """`unitcost usage`'s table: the grouping columns, then calls, tokens and money, fitted
+    to 80 columns (`wide` adds cached, reasoning, rejected and estimated counts)."""
+
+    def num(row: dict[str, object], key: str) -> int:
+        v = row.get(key)
+        return int(v) if isinstance(v, int | float) else 0
+
+    def nanos(row: dict[str, object], key: str) -> int:
+        if f"{key}_nanos" in row:
+            return num(row, f"{key}_nanos")
+        v = row.get(f"{key}_usd")
+        return round(float(v) * 1e9) if isinstance(v, int | float) else 0  # a v1 store
+
+    unit = "$/1M" if per == 1_000_000 else "$/1K"
+    header: list[tuple[str, str | None]] = [(g, None) for g in group_by]
+    # most telling first: what does not fit moves behind --wide from the right
+    header += [("requests", "req"), ("cost", None), (f"{unit} tokens", unit),
+               ("errors", "err"), ("prompt tokens", "in tok"),
+               ("completion tokens", "out tok"), ("saved by cache", "saved")]  # fmt: skip
+    if wide:
+        header += [("cached tokens", None), ("reasoning tokens", None), ("rejected", None),
+                   ("estimated", None)]  # fmt: skip
+    costs = [nanos(r, "cost") for r in rows]
+    savings = [nanos(r, "saving") for r in rows]
+    cost_text, saving_text = _usd_column(costs), _usd_column(savings)
+    cells = []
+    for i, r in enumerate(rows):
+        tokens = num(r, "prompt_tokens") + num(r, "completion_tokens")
+        # $/token for display only; the sums above stay exact
+        rate = f"${costs[i] / 1e9 / tokens * per:,.4f}" if tokens else "–"
+        line = [("(none)" if r.get(g) in (None, "") else str(r.get(g))) for g in group_by]
+        line += [f"{num(r, 'requests'):,}", cost_text[i], rate, f"{num(r, 'errors'):,}",
+                 f"{num(r, 'prompt_tokens'):,}", f"{num(r, 'completion_tokens'):,}",
+                 saving_text[i]]  # fmt: skip
+        if wide:
+            line += [f"{num(r, k):,}" for k in ("cached_tokens", "reasoning_tokens", "rejected",
+                                                 "estimated")]  # fmt: skip
+        cells.append(line)
+    return fit_table(title, header, cells, wide=wide, left=len(group_by))

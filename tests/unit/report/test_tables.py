@@ -1,0 +1,75 @@
+"""Human tables fit 80 columns, show money with $ and fixed places, and say (none)."""
+
+from __future__ import annotations
+
+import io
+
+from rich.console import Console
+
+from unitcost.report.tables import fit_table, usage_table
+
+
+def _render(renderable: object, width: int = 80) -> list[str]:
+    buf = io.StringIO()
+    Console(file=buf, width=width, force_terminal=False, color_system=None).print(renderable)
+    return buf.getvalue().splitlines()
+
+
+ROWS = [
+    {
+        "tenant": "acme",
+        "feature": None,
+        "deployment": "gemini-3.1-pro-preview",
+        "requests": 258,
+        "errors": 2,
+        "rejected": 1,
+        "prompt_tokens": 59_120,
+        "cached_tokens": 0,
+        "completion_tokens": 1_985_891,
+        "reasoning_tokens": 1_793_332,
+        "estimated": 0,
+        "cost_nanos": 23_950_000_123,
+        "saving_nanos": 0,
+    },
+    {
+        "tenant": "globex",
+        "feature": "search",
+        "deployment": "smollm2-local",
+        "requests": 3,
+        "errors": 0,
+        "rejected": 0,
+        "prompt_tokens": 602,
+        "cached_tokens": 0,
+        "completion_tokens": 134,
+        "reasoning_tokens": 0,
+        "estimated": 3,
+        "cost_nanos": 480_900,
+        "saving_nanos": 1_000,
+    },
+]
+
+
+def test_usage_fits_80_columns_with_units() -> None:
+    lines = _render(usage_table(ROWS, ["tenant", "feature", "deployment"], "usage"))
+    assert max(len(x) for x in lines) <= 80
+    text = "\n".join(lines)
+    assert "(none)" in text and "None" not in text
+    assert "$23.9500" in text and "$0.0005" in text  # one precision for the column
+    assert "e-0" not in text and "e+0" not in text
+    assert "gemini-3.1-pro-preview" in text  # names are never cut
+    assert "$11.7114" in text  # $/1M tokens: 23.950000123 / 2,045,011 tokens × 1e6
+
+
+def test_wide_shows_every_column() -> None:
+    narrow = "\n".join(_render(usage_table(ROWS, ["tenant"], "usage")))
+    wide = "\n".join(_render(usage_table(ROWS, ["tenant"], "usage", wide=True), width=200))
+    assert "reasoning tokens" not in narrow and "reasoning tokens" in wide
+    assert "1,793,332" in wide
+
+
+def test_columns_that_cannot_fit_are_named() -> None:
+    header = [(f"column {i}", None) for i in range(12)]
+    rows = [[f"value-{i:04d}" for i in range(12)]]
+    lines = _render(fit_table("t", header, rows))
+    assert max(len(x) for x in lines) <= 80
+    assert "more columns with --wide: column" in "\n".join(lines)
