@@ -137,6 +137,8 @@ class Exchange:
                 x.declared_length = int(value) if value.isdigit() else None
             elif name == b"x-request-id":
                 request_id = value.decode("latin-1")[:128]
+            elif name == b"x-unitcost-class":  # checked by the route stage
+                x.workload_class = value.decode("latin-1")[:128]
             elif name in names:
                 x.tags[names[name]] = value.decode("utf-8", "replace")[:256]
         x.request_id = request_id or os.urandom(16).hex()

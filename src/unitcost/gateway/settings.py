@@ -33,6 +33,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from unitcost.economics.spec import DeploymentSpec, WorkloadSpec
 from unitcost.errors import InputError, describe_validation_error
+from unitcost.routing.classes import WorkloadClassConfig
 from unitcost.routing.config import RouteConfig
 from unitcost.yamlfile import parse_mapping
 
@@ -198,6 +199,7 @@ class GatewaySettings(BaseSettings):
     tenants: list[TenantConfig] = []
     deployments: list[DeploymentConfig] = Field(min_length=1)
     routes: list[RouteConfig] = []
+    classes: list[WorkloadClassConfig] = []  # workload classes (routing/classes.py)
     cache: CacheConfig = CacheConfig()
     ledger: LedgerConfig = LedgerConfig()
     limits: LimitsConfig = LimitsConfig()
@@ -212,10 +214,21 @@ class GatewaySettings(BaseSettings):
             ("deployments", deployments),
             ("tenants", [t.name for t in self.tenants]),
             ("deployments and routes", deployments + [r.name for r in self.routes]),
+            (
+                "deployments, routes and classes",
+                deployments + [r.name for r in self.routes] + [c.name for c in self.classes],
+            ),
         ):
             dupes = sorted({n for n in names if names.count(n) > 1})
             if dupes:
                 raise ValueError(f"{what}: duplicate name {dupes[0]!r}")
+        for c in self.classes:
+            unknown = [o.deployment for o in c.option_list() if o.deployment not in deployments]
+            if unknown:
+                raise ValueError(
+                    f"classes.{c.name}.options: {unknown[0]!r} is not a deployment; "
+                    f"deployments are: {', '.join(deployments)}"
+                )
         for route in self.routes:
             unknown = [n for n in route.members() if n not in deployments]
             if unknown:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 
 from unitcost.errors import InputError, UnitcostError
 from unitcost.gateway.exchange import Exchange
@@ -33,6 +34,8 @@ class Recorder:
         self.writer = writer
         self.metrics = metrics
         self.journal = journal
+        #: called with every recorded row (e.g. workload classes' measured latency)
+        self.observers: list[Callable[[UsageRecord], None]] = []
         if journal is not None:
             journal.on_sealed = writer.seal
 
@@ -72,6 +75,8 @@ class Recorder:
         if self.journal is not None:
             self.journal.maybe_roll()
         self.metrics.observe(row)
+        for observe in self.observers:
+            observe(row)
 
     def reject(self, x: Exchange, exc: UnitcostError, deployment: str = "") -> None:
         """Count every refusal; a tenant we know also gets a zero-cost row saying why."""
