@@ -26,6 +26,7 @@ from unitcost.gateway.anthropic_endpoint import MESSAGES_PATH, handle_messages
 from unitcost.gateway.asgi import Receive, Scope, Send, send_error, send_json, send_response
 from unitcost.gateway.auth import Keyring, Principal
 from unitcost.gateway.cache import ResponseCache
+from unitcost.gateway.classes import observe_into, open_classes
 from unitcost.gateway.exchange import Exchange
 from unitcost.gateway.limits import open_limits
 from unitcost.gateway.metrics import GatewayMetrics
@@ -56,7 +57,8 @@ class Gateway:
         self.settings = settings
         self.keyring = Keyring(settings)
         self.portfolio = Portfolio(settings)
-        self.routes = {r.name: build_route(r) for r in settings.routes}
+        classes, self.class_warnings, self.latency = open_classes(settings)
+        self.routes = {r.name: build_route(r) for r in settings.routes} | classes
         self.metrics = GatewayMetrics()
         self.services: Services | None = None
         self.ledger: LedgerWriter | None = None
@@ -96,6 +98,9 @@ class Gateway:
             limits,
             Recorder(self.ledger, self.metrics, self.journal),
         )
+        self.services.recorder.observers.append(observe_into(self.latency))
+        for warning in self.class_warnings:
+            log.warning(warning)
         if self.keyring.open:
             log.warning("no API keys configured: the gateway accepts anonymous requests")
         gc.collect()
