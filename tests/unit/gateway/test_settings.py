@@ -69,3 +69,58 @@ def test_keys_are_matched_by_hash() -> None:
 def test_a_gateway_with_no_keys_is_open() -> None:
     ring = Keyring(load_settings(None, deployments=[DEPLOYMENT]))
     assert ring.open and ring.authenticate(None).tenant == "anonymous"
+
+
+def test_an_unset_variable_is_a_start_up_error_naming_it(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.delenv("UNITCOST_TEST_ADMIN", raising=False)
+    path = tmp_path / "gateway.yaml"
+    path.write_text(
+        "admin_key: ${UNITCOST_TEST_ADMIN}\n"
+        "deployments: [{name: d, backend: replay, options: {model: gpt-5-mini}}]\n"
+    )
+    with pytest.raises(InputError, match=r"gateway.yaml:1: \$\{UNITCOST_TEST_ADMIN\} is not set"):
+        load_settings(path)
+    monkeypatch.setenv("UNITCOST_TEST_ADMIN", "sk-admin")
+    assert load_settings(path).admin_key.get_secret_value() == "sk-admin"  # type: ignore[union-attr]
+    path.write_text(path.read_text().replace("ADMIN}", "ADMIN:-}"))
+    monkeypatch.delenv("UNITCOST_TEST_ADMIN")
+    assert load_settings(path).admin_key is None  # an explicit empty default: no admin key
+
+
+def test_budgets_across_workers_need_redis() -> None:
+    with pytest.raises(InputError, match="limits.backend: memory cannot share budgets"):
+        load_settings(
+            None,
+            workers=2,
+            deployments=[DEPLOYMENT],
+            tenants=[{"name": "acme", "keys": ["k"], "budget_usd_per_month": 5}],
+        )
+    ok = load_settings(
+        None,
+        workers=2,
+        limits={"backend": "redis"},
+        deployments=[DEPLOYMENT],
+        tenants=[{"name": "acme", "keys": ["k"], "budget_usd_per_month": 5}],
+    )
+    assert ok.workers == 2
+
+
+def test_named_keys_carry_their_own_id_and_the_metrics_key_reads_metrics_only() -> None:
+    settings = load_settings(
+        None,
+        deployments=[DEPLOYMENT],
+        metrics_key="sk-metrics",
+        tenants=[
+            {"name": "acme", "api_keys": [{"name": "ci-bot", "key": "sk-bot"}], "keys": ["k"]}
+        ],
+    )
+    ring = Keyring(settings)
+    assert ring.authenticate(b"Bearer sk-bot").key_id == "ci-bot"
+    assert ring.authenticate(b"Bearer k").key_id == hash_key("k")[:12]
+    assert ring.authenticate(b"Bearer sk-metrics").metrics_only
+    with pytest.raises(InputError, match="the same API key is configured twice"):
+        load_settings(
+            None,
+            deployments=[DEPLOYMENT],
+            tenants=[{"name": "a", "keys": ["same"]}, {"name": "b", "keys": ["same"]}],
+        )

@@ -1,0 +1,211 @@
+"""The request path without uvicorn or sockets: the app's ASGI callable, a recording client
+and a scripted upstream (unitcost.testing.scripted), stage by stage."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+import unitcost.testing.scripted  # noqa: F401  (registers the `scripted` backend)
+from unitcost.gateway.app import Gateway
+from unitcost.gateway.settings import load_settings
+from unitcost.ledger.record import UsageRecord
+from unitcost.testing.scripted import ScriptedUpstream, completion, error, events, stream
+
+KEY = "sk-unit"
+
+
+def deployment(name: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "backend": "scripted",
+        "price": {"list_price": {"input_usd_per_m": 1.0, "output_usd_per_m": 2.0, "source": "t"}},
+    }
+
+
+class Run:
+    """One gateway started in this event loop; `post` drives one request through it."""
+
+    def __init__(self, tmp: Path, **extra: Any) -> None:
+        self.settings = load_settings(
+            None,
+            ledger={"url": f"sqlite:///{tmp}/l.db", "interval_s": 0.01},
+            tenants=[{"name": "acme", "keys": [KEY], **extra.pop("tenant", {})}],
+            deployments=[deployment("a"), deployment("b")],
+            **extra,
+        )
+        self.app = Gateway(self.settings)
+
+    def upstream(self, name: str) -> ScriptedUpstream:
+        upstream = self.app.portfolio.deployments[name].upstream
+        assert isinstance(upstream, ScriptedUpstream)
+        return upstream
+
+    async def post(self, body: dict[str, Any], key: str = KEY) -> tuple[int, dict[str, str], bytes]:
+        raw = orjson.dumps(body)
+        sent: list[dict[str, Any]] = []
+        delivered = False
+
+        async def receive() -> dict[str, Any]:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": raw, "more_body": False}
+            await asyncio.Event().wait()  # the client stays connected
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        scope = {
+            "type": "http",
+            "method": "POST",
+            "path": "/v1/chat/completions",
+            "headers": [(b"authorization", f"Bearer {key}".encode())],
+        }
+        await self.app(scope, receive, send)
+        start = sent[0]
+        headers = {k.decode(): v.decode() for k, v in start["headers"]}
+        return start["status"], headers, b"".join(m.get("body", b"") for m in sent[1:])
+
+    def rows(self) -> list[UsageRecord]:
+        assert self.app.ledger is not None and self.app.ledger.flush_sync(10)
+        return self.app.ledger.store.records()
+
+
+@pytest.fixture
+def run(tmp_path: Path) -> Iterator[Any]:
+    runs: list[Run] = []
+
+    def make(**extra: Any) -> Run:
+        r = Run(tmp_path, **extra)
+        runs.append(r)
+        return r
+
+    yield make
+
+
+def drive(r: Run, coro: Any) -> Any:
+    async def go() -> Any:
+        await r.app.startup()
+        try:
+            return await coro()
+        finally:
+            await r.app.shutdown()
+
+    return asyncio.run(go())
+
+
+HI = {"model": "a", "messages": [{"role": "user", "content": "hi"}]}
+
+
+def test_an_answer_is_metered_in_integer_nanos_and_recorded(run) -> None:  # type: ignore[no-untyped-def]
+    r = run()
+
+    async def go() -> Any:
+        r.upstream("a").replies = [completion("hello", prompt_tokens=1000, completion_tokens=500)]
+        return await r.post(HI), r.rows()
+
+    (status, headers, body), rows = drive(r, go)
+    assert status == 200 and orjson.loads(body)["choices"][0]["message"]["content"] == "hello"
+    (row,) = rows
+    assert (row.cost_input_nanos, row.cost_output_nanos, row.cost_nanos) == (
+        1_000_000,
+        1_000_000,
+        2_000_000,
+    )
+    assert headers["x-unitcost-deployment"] == "a" and row.status == "ok"
+
+
+def test_a_fallback_is_two_rows_in_call_order(run) -> None:  # type: ignore[no-untyped-def]
+    r = run(routes=[{"name": "chain", "policy": "fallback", "deployments": ["a", "b"]}])
+
+    async def go() -> Any:
+        r.upstream("a").replies = [error(503)]
+        return await r.post({**HI, "model": "chain"}), r.rows()
+
+    (status, headers, _), rows = drive(r, go)
+    assert status == 200 and headers["x-unitcost-deployment"] == "b"
+    assert [(x.deployment, x.status) for x in rows] == [("a", "upstream_error"), ("b", "ok")]
+
+
+def test_a_stream_commits_on_its_first_token_and_records_before_done(run) -> None:  # type: ignore[no-untyped-def]
+    r = run()
+
+    async def go() -> Any:
+        r.upstream("a").replies = [
+            stream("Hel", "lo", usage={"prompt_tokens": 4, "completion_tokens": 2})
+        ]
+        return await r.post({**HI, "stream": True}), r.rows()
+
+    (status, headers, body), rows = drive(r, go)
+    assert status == 200 and headers["content-type"] == "text/event-stream"
+    assert body.endswith(b"data: [DONE]\n\n") and b'"usage"' not in body  # not asked for
+    (row,) = rows
+    assert (row.prompt_tokens, row.completion_tokens, row.tokens_estimated) == (4, 2, False)
+
+
+def test_malformed_stream_events_before_commit_are_a_502(run) -> None:  # type: ignore[no-untyped-def]
+    r = run()
+
+    async def go() -> Any:
+        r.upstream("a").replies = [events(b"data: {not json\n\n", b"data: [DONE]\n\n")]
+        return await r.post({**HI, "stream": True}), r.rows()
+
+    (status, _, body), rows = drive(r, go)
+    assert status == 502 and orjson.loads(body)["error"]["type"] == "upstream_error"
+    assert [x.status for x in rows] == ["upstream_error"]
+
+
+def test_a_stream_without_done_ends_with_an_error_event(run) -> None:  # type: ignore[no-untyped-def]
+    r = run()
+
+    async def go() -> Any:
+        r.upstream("a").replies = [stream("partial", done=False)]
+        return await r.post({**HI, "stream": True}), r.rows()
+
+    (status, _, body), rows = drive(r, go)
+    assert status == 200 and b"without [DONE]" in body and body.endswith(b"data: [DONE]\n\n")
+    assert rows[0].status == "upstream_error"
+
+
+def test_a_refused_budget_is_a_zero_cost_row_and_the_upstream_is_never_called(run) -> None:  # type: ignore[no-untyped-def]
+    r = run(tenant={"budget_usd_per_month": 0.000001})
+
+    async def go() -> Any:
+        return await r.post({**HI, "max_tokens": 100}), r.rows()
+
+    (status, headers, body), rows = drive(r, go)
+    assert status == 429 and orjson.loads(body)["error"]["code"] == "budget_exceeded"
+    assert "retry-after" in headers
+    assert r.upstream("a").calls == []
+    (row,) = rows
+    assert (row.status, row.http_status, row.cost_nanos) == ("rejected", 429, 0)
+
+
+def test_the_cascade_pays_for_the_escalated_answer(run) -> None:  # type: ignore[no-untyped-def]
+    r = run(
+        routes=[
+            {
+                "name": "cas",
+                "policy": "cascade",
+                "deployments": ["a", "b"],
+                "check": {"require_regex": "Answer: [A-D]"},
+            }
+        ]
+    )
+
+    async def go() -> Any:
+        r.upstream("a").replies = [completion("no idea")]
+        r.upstream("b").replies = [completion("Answer: B")]
+        return await r.post({**HI, "model": "cas"}), r.rows()
+
+    (status, _, body), rows = drive(r, go)
+    assert status == 200 and b"Answer: B" in body
+    assert [(x.deployment, x.status) for x in rows] == [("a", "escalated"), ("b", "ok")]
+    assert rows[0].cost_nanos > 0
