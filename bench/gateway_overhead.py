@@ -32,6 +32,7 @@ import uvloop
 
 sys.path.insert(0, str(Path(__file__).parent))
 from loadgen import Result, build_request, run_load
+from unitcost.testing.processes import FAKE_UPSTREAM
 
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
@@ -166,7 +167,7 @@ async def main() -> None:
     slow = {1: 150, 16: 300, 64: 400}
     tmp = Path(tempfile.mkdtemp(prefix="unitcost-bench-"))
     procs = []
-    upstream = start([PY, "-m", "unitcost.testing.fake_upstream", "--port", str(UPSTREAM)], 1)
+    upstream = start([*FAKE_UPSTREAM, "--port", str(UPSTREAM)], 1)
     procs.append(upstream)
     try:
         await wait_ready(UPSTREAM, upstream)

@@ -19,8 +19,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.reliability.processes import Gateway, fake_upstream_process, redis_server
 from unitcost.ledger.store import open_store
+from unitcost.testing.processes import GatewayProcess as Gateway
+from unitcost.testing.processes import fake_upstream_process, redis_server
 
 KEY = "sk-acme-replicas"
 HI = [{"role": "user", "content": "hi"}]

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.reliability.processes import redis_server
+from unitcost.testing.processes import redis_server
 from unitcost.errors import BudgetExceeded, LimitExceeded, Unavailable
 from unitcost.gateway.limits import Ask, BucketPlan
 from unitcost.gateway.limits import redis as redis_limits

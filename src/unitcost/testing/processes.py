@@ -1,4 +1,11 @@
-"""Real processes for the fault tests: `unitcost serve`, a fake upstream, a Redis server."""
+"""Real processes for fault tests and benchmarks: `unitcost serve`, a fake upstream, a Redis.
+
+    with redis_server() as (url, restart), fake_upstream_process(delay_s=0.1) as upstream:
+        gw = GatewayProcess(config, tmp_dir, workers=2).start(); ...; gw.kill(); gw.start()
+
+Instruments, like the rest of `unitcost.testing`: a Redis of their own on a free port, never
+the machine's shared one.
+"""
 
 from __future__ import annotations
 
@@ -18,12 +25,15 @@ import yaml
 
 from unitcost.wire.http1 import free_port
 
+#: the fake upstream's command line (not `-m`: the package imports the module first)
+FAKE_UPSTREAM = [sys.executable, "-c", "from unitcost.testing.fake_upstream import main; main()"]
+
 
 def wait_for(url: str, proc: subprocess.Popen[Any] | None = None, timeout: float = 30) -> None:
     deadline = time.time() + timeout
     while time.time() < deadline:
         if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"{proc.args} exited with {proc.returncode}")
+            raise RuntimeError(f"{proc.args!r} exited with {proc.returncode}")
         try:
             httpx.get(url, timeout=0.5)
             return
@@ -65,7 +75,7 @@ def fake_upstream_process(delay_s: float = 0.0) -> Iterator[str]:
         proc.wait()
 
 
-class Gateway:
+class GatewayProcess:
     """`unitcost serve` in a subprocess, started, killed and restarted by a test."""
 
     def __init__(self, config: dict[str, Any], directory: Path, workers: int = 1) -> None:
@@ -77,7 +87,7 @@ class Gateway:
         self.log = (directory / "gateway.log").open("ab")
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> Gateway:
+    def start(self) -> GatewayProcess:
         command = [
             sys.executable,
             "-m",
