@@ -9,7 +9,8 @@
     >>> b.deployment("api", spec, Workload(1000.0, 250.0)).unit_cost.usd_per_1k_output
     0.004
 
-List prices and the seed method are priced here; self-hosted deployments in
+List prices, price-map rows (uncached input and output rates) and the seed method are
+priced here; self-hosted deployments in
 economics/self_hosted.py; features and training amortisation feed the P&L.
 """
 
@@ -19,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from unitcost.catalog import Catalog
+from unitcost.catalog.prices import load_price_map
 from unitcost.economics.breakdown import Num, fmt
 from unitcost.economics.calibration import training_efficiency
 from unitcost.economics.pnl import FeatureInputs
@@ -59,6 +61,15 @@ class Builder:
                 / 1000.0,
             )
             return DeploymentResult(name, "list_price", uc, f"list price: {lp.source}")
+        if spec.price_map is not None:  # a LiteLLM-format price map's row (catalog.prices)
+            pm = spec.price_map
+            prices = load_price_map(pm.path, name=pm.name, version=pm.version, as_of=pm.as_of)
+            listed = prices.lookup(pm.model, pm.tier)
+            uc = UnitCost(
+                usd_per_1k_input=listed.input_usd_per_m / 1000.0,
+                usd_per_1k_output=listed.output_usd_per_m / 1000.0,
+            )
+            return DeploymentResult(name, "price_map", uc, listed.origin)
         if spec.seed is not None:
             return self.seed(name, spec.seed)
         assert spec.self_hosted is not None

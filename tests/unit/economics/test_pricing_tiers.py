@@ -127,3 +127,21 @@ def test_cost_is_never_negative_and_grows_with_tokens(
     )
     assert card.cost(usage).total >= 0
     assert card.cost(more).total >= card.cost(usage).total
+
+
+def test_a_scenario_deployment_can_be_priced_from_a_price_map() -> None:
+    from unitcost.economics.scenario import evaluate
+    from unitcost.economics.spec import parse_scenario
+
+    scenario = parse_scenario(
+        {
+            "name": "pm",
+            "deployments": {
+                "claude": {"price_map": {"path": str(SHIPPED), "model": "claude-haiku-4-5"}}
+            },
+        }
+    )
+    result = evaluate(scenario).deployments["claude"]
+    assert result.kind == "price_map" and "claude-haiku-4-5" in result.origin
+    assert result.unit_cost.usd_per_1k_input == pytest.approx(1.0 / 1000)
+    assert result.unit_cost.usd_per_1k_output == pytest.approx(5.0 / 1000)
