@@ -22,6 +22,16 @@ from unitcost.gateway.upstreams.base import Reply
 
 __all__ = ["StreamTranslator", "TranslatedReply", "error_reply"]
 
+#: what a translator raises on a body that does not follow its protocol
+_NOT_THE_PROTOCOL = (
+    orjson.JSONDecodeError,
+    KeyError,
+    TypeError,
+    ValueError,
+    AttributeError,
+    InputError,
+)
+
 
 class StreamTranslator(Protocol):
     def feed(self, chunk: bytes) -> bytes: ...
@@ -59,7 +69,7 @@ class TranslatedReply:
             return b"".join([c async for c in self._translate(_once(raw))])
         try:
             return orjson.dumps(self._body(orjson.loads(raw)))
-        except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError, InputError) as exc:
+        except _NOT_THE_PROTOCOL as exc:
             raise UpstreamError(
                 f"{self._where} sent a body that is not its protocol's ({exc})"
             ) from None
@@ -74,11 +84,16 @@ class TranslatedReply:
     async def _translate(self, source: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
         assert self._stream is not None
         translator = self._stream()
-        async for chunk in source:
-            out = translator.feed(chunk)
-            if out:
-                yield out
-        rest = translator.close()
+        try:
+            async for chunk in source:
+                out = translator.feed(chunk)
+                if out:
+                    yield out
+            rest = translator.close()
+        except _NOT_THE_PROTOCOL as exc:
+            raise UpstreamError(
+                f"{self._where} sent a stream that is not its protocol's ({exc})"
+            ) from None
         if rest:
             yield rest
 
