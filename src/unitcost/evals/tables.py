@@ -148,15 +148,14 @@ def _task_lines(t: TaskReport) -> list[str]:
     return lines
 
 
-def _wrap(line: str) -> list[str]:
-    if len(line) <= WIDTH:
-        return [line]
-    out, rest = [], line
+def _wrap(line: str, indent: str = "    ") -> list[str]:
+    """Lines of at most WIDTH, broken at spaces; a word longer than a line (a path) is cut."""
+    out, rest, start = [], line, 0
     while len(rest) > WIDTH:
-        cut = rest.rfind(" ", 0, WIDTH)
-        cut = cut if cut > 0 else WIDTH
-        out.append(rest[:cut])
-        rest = "    " + rest[cut:].lstrip()
+        cut = rest.rfind(" ", start + 1, WIDTH + 1)
+        cut = cut if cut > start else WIDTH
+        out.append(rest[:cut].rstrip())
+        rest, start = indent + rest[cut:].lstrip(), len(indent)
     return [*out, rest]
 
 

@@ -104,3 +104,13 @@ def test_the_log_skips_a_line_cut_short_and_later_lines_win(tmp_path: Path) -> N
     assert failed.get("k3") is None  # errors are asked again
     with pytest.raises(InputError, match="holds no eval log"):
         EvalLog(tmp_path / "empty", read_only=True)
+
+
+def test_long_words_are_cut_and_every_line_fits() -> None:
+    from unitcost.evals.tables import _wrap
+
+    path = "sqlite:////tmp/" + "x" * 150 + "/ledger.db"
+    lines = _wrap(f"ledger: {path} (20 rows read back)")
+    assert all(len(x) <= WIDTH for x in lines)
+    assert "".join(x.strip() for x in lines).replace(" ", "") == (f"ledger:{path}(20rowsreadback)")
+    assert _wrap("short") == ["short"]
