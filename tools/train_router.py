@@ -1,14 +1,13 @@
-"""Train the learned router shipped in the package (unitcost/data/router-mmlu.json).
+"""Train the learned router shipped in the package (unitcost/data/router-default.json).
 
-    python tools/train_router.py [--max-tokens 16] [--keep tail] [--data ../shared/data/routellm-mmlu]
+    python tools/train_router.py [--data ../shared/data] [--l2 10]
 
-The router reads the last 16 word pieces of a prompt (where a question ends) plus its length:
-on this CPU that embeds in under 10 ms at p99, and over 8 held-out-subject splits it routes
-as well as 128 leading word pieces did (APGR 0.590 against 0.575).
-
-Trained on every non-contaminated RouteLLM MMLU prompt: label 1 where GPT-4-1106-preview
-answered correctly and Mixtral-8x7B-Instruct did not. `unitcost route-eval` measures the same
-recipe on subjects held out from training.
+Trained on every outcome dataset in ../shared/data, each weighing the same:
+- RouteLLM's MMLU (14,037 non-contaminated prompts): label 1 where GPT-4-1106-preview
+  answered correctly and Mixtral-8x7B-Instruct did not;
+- pricing-reversal GPQA (198) and AIME (60): the share of (cheaper, better) pairs of its 8
+  models where the better one scored higher.
+`python bench/router_lodo.py` measures the same recipe with each dataset left out in turn.
 """
 
 from __future__ import annotations
@@ -17,25 +16,31 @@ import argparse
 from pathlib import Path
 
 from unitcost.routing.datasets import load_outcomes
-from unitcost.routing.embeddings import Embedder
-from unitcost.routing.learned import DEFAULT_ROUTER, train_router
+from unitcost.routing.learned import (
+    DEFAULT_L2,
+    DEFAULT_ROUTER,
+    TrainingSet,
+    outcome_pairs,
+    train_router,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
+MMLU_PAIR = ("mistralai/Mixtral-8x7B-Instruct-v0.1", "gpt-4-1106-preview")
+
+
+def training_sets(data: Path) -> list[TrainingSet]:
+    sets = [TrainingSet(load_outcomes(data / "routellm-mmlu"), [MMLU_PAIR])]
+    for part in load_outcomes(data / "pricing-reversal").by_group().values():
+        sets.append(TrainingSet(part, outcome_pairs(part)))
+    return sets
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "routellm-mmlu"))
-    ap.add_argument("--max-tokens", type=int, default=16)
-    ap.add_argument("--keep", default="tail", choices=("head", "tail"))
+    ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data"))
+    ap.add_argument("--l2", type=float, default=DEFAULT_L2)
     args = ap.parse_args()
-    data = load_outcomes(args.data)
-    router = train_router(
-        data,
-        "mistralai/Mixtral-8x7B-Instruct-v0.1",
-        "gpt-4-1106-preview",
-        Embedder(max_tokens=args.max_tokens, threads=2, keep=args.keep),
-    )
+    router = train_router(training_sets(Path(args.data)), l2=args.l2)
     path = ROOT / "src" / "unitcost" / "data" / DEFAULT_ROUTER
     router.save(path)
     print(f"wrote {path}: {router.meta}")

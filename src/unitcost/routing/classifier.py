@@ -1,6 +1,6 @@
 """A small L2-regularised logistic regression, fitted by Newton's method in NumPy.
 
-    clf = LogisticRegression.fit(features, labels, l2=1.0)
+    clf = LogisticRegression.fit(features, labels, l2=1.0)   # labels 0/1 or soft shares
     clf.predict(features)        # probability of label 1
 
 384 weights and a bias: it trains on 14k MiniLM embeddings in well under a second and
@@ -25,17 +25,24 @@ class LogisticRegression:
 
     @classmethod
     def fit(
-        cls, x: NDArray[Any], y: NDArray[Any], l2: float = 1.0, iterations: int = 25
+        cls,
+        x: NDArray[Any],
+        y: NDArray[Any],
+        l2: float = 1.0,
+        iterations: int = 25,
+        sample_weight: NDArray[Any] | None = None,
     ) -> LogisticRegression:
+        """Labels may be soft (a share in [0, 1]); weights default to 1 per row."""
         n, d = x.shape
+        weight = np.ones(n) if sample_weight is None else np.asarray(sample_weight, float)
         xb = np.hstack([x.astype(np.float64), np.ones((n, 1))])
         w = np.zeros(d + 1)
         penalty = np.full(d + 1, l2)
         penalty[-1] = 0.0  # the bias is not shrunk
         for _ in range(iterations):
             p = 1.0 / (1.0 + np.exp(-(xb @ w)))
-            gradient = xb.T @ (p - y) + penalty * w
-            hessian = (xb * (p * (1 - p))[:, None]).T @ xb + np.diag(penalty)
+            gradient = xb.T @ (weight * (p - y)) + penalty * w
+            hessian = (xb * (weight * p * (1 - p))[:, None]).T @ xb + np.diag(penalty)
             step = np.linalg.solve(hessian, gradient)
             w -= step
             if np.abs(step).max() < 1e-8:

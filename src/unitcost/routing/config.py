@@ -51,9 +51,12 @@ class RouteConfig(_Section):
     default: str | None = None
     weak: str | None = None
     strong: str | None = None
-    router: str | None = Field(None, description="router file; default: shipped MMLU router")
+    router: str | None = Field(None, description="router file; default: the shipped router")
     strong_share: float | None = Field(None, ge=0, le=1)
-    target_quality: float | None = Field(None, ge=0, le=1)
+    target_quality: float | None = Field(None, ge=0, le=1, description="share of the gap (PGR)")
+    relative_quality: float | None = Field(
+        None, ge=0, le=1, description="share of the strong model's quality, e.g. 0.95"
+    )
     check: CascadeCheck = CascadeCheck()
     max_attempts: int = Field(3, ge=1)
     retry_budget: float = Field(0.2, ge=0, description="retries allowed per request, on average")
@@ -71,8 +74,9 @@ class RouteConfig(_Section):
         ok, what = needs[self.policy]
         if not ok:
             raise ValueError(f"the {self.policy} policy needs {what}")
-        if self.strong_share is not None and self.target_quality is not None:
-            raise ValueError("give strong_share or target_quality, not both")
+        targets = (self.strong_share, self.target_quality, self.relative_quality)
+        if sum(t is not None for t in targets) > 1:
+            raise ValueError("give one of strong_share, target_quality, relative_quality")
         return self
 
     def members(self) -> list[str]:

@@ -4,16 +4,18 @@
     data = load_outcomes("../shared/data/pricing-reversal")    # recorded answers + real costs
     data = load_outcomes("my.csv")   # prompt, [group], one score column per model, [cost:MODEL]
 
-Scores are correctness (0/1) or any score where higher is better. Costs are dollars per
-query: real where the data records them, else estimated from the prompt's tokens and a
-stated price, and `cost_source` says which.
+Scores are correctness (0/1) or any score where higher is better (a 1–10 judge score, say):
+`Outcomes.percent` says whether they are shares, shown as %, or points. Costs are dollars
+per query: real where the data records them, else estimated from the prompt's tokens and a
+stated price, and `cost_source` says which. Pricing-reversal records are matched across
+model files by their question text, never by position.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -41,8 +43,25 @@ class Outcomes:
     costs: dict[str, NDArray[np.float64]]
     cost_source: str
 
+    notes: list[str] = field(default_factory=list)
+
     def __len__(self) -> int:
         return len(self.prompts)
+
+    @property
+    def percent(self) -> bool:
+        """True when every score is a share in [0, 1] (shown as %), else points."""
+        return all(bool(((v >= 0) & (v <= 1)).all()) for v in self.scores.values())
+
+    def by_group(self) -> dict[str, Outcomes]:
+        """One Outcomes per group (pricing-reversal: gpqa and aime), named data/group."""
+        groups = np.asarray(self.groups)
+        parts = {}
+        for g in sorted(set(self.groups)):
+            part = self.subset(np.flatnonzero(groups == g))
+            part.name = f"{self.name}/{g}"
+            parts[g] = part
+        return parts
 
     def subset(self, index: NDArray[np.int64]) -> Outcomes:
         return Outcomes(
@@ -52,6 +71,7 @@ class Outcomes:
             {m: s[index] for m, s in self.scores.items()},
             {m: c[index] for m, c in self.costs.items()},
             self.cost_source,
+            list(self.notes),
         )
 
     def require(self, *models: str) -> None:
@@ -62,13 +82,18 @@ class Outcomes:
                 )
 
 
-def _truthy(value: str) -> float:
+def _truthy(value: str, where: str = "score") -> float:
     v = value.strip().lower()
     if v in ("true", "1", "yes"):
         return 1.0
     if v in ("false", "0", "no", ""):
         return 0.0
-    return float(v)
+    try:
+        return float(v)
+    except ValueError:
+        raise InputError(
+            f"{where}: {value!r} is not a score; accepted: true/false, 1/0 or a number"
+        ) from None
 
 
 def load_routellm_mmlu(folder: Path) -> Outcomes:
@@ -101,25 +126,58 @@ def load_routellm_mmlu(folder: Path) -> Outcomes:
 
 
 def load_pricing_reversal(folder: Path) -> Outcomes:
-    records: dict[str, dict[str, tuple[float, float]]] = {}
-    prompts: dict[str, tuple[str, str]] = {}
+    """Records are matched across model files by dataset and question text. A question some
+    model has no record of is left out (and said so in `notes`), never the model."""
+    records: dict[str, dict[tuple[str, str], tuple[float, float]]] = {}
+    truth: dict[tuple[str, str], tuple[str, str]] = {}
     for path in sorted(folder.glob("*-*.json")):
         if path.name == "model_info.json":
             continue
-        data = json.loads(path.read_text(encoding="utf-8"))
-        for r in data["records"]:
-            qid = f"{data['dataset_name']}-{int(r['index']):03d}"
-            prompts[qid] = (r["prompt"], data["dataset_name"])
-            records.setdefault(data["model_name"], {})[qid] = (float(r["score"]), float(r["cost"]))
-    qids = sorted(prompts)
-    models = sorted(m for m, rows in records.items() if set(rows) == set(qids))
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            dataset, model = str(data["dataset_name"]), str(data["model_name"])
+            rows = data["records"]
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise InputError(
+                f"{path.name}: not a pricing-reversal file ({exc}); accepted: JSON with "
+                "dataset_name, model_name and records[{prompt, score, cost, ground_truth}]"
+            ) from None
+        for r in rows:
+            qid = (dataset, str(r["prompt"]))
+            answer = str(r.get("ground_truth", ""))
+            seen = truth.setdefault(qid, (answer, path.name))
+            if seen[0] != answer:
+                raise InputError(
+                    f"{path.name} and {seen[1]} disagree on the answer to the same {dataset} "
+                    f"question ({answer!r} vs {seen[0]!r}): {qid[1][:80]!r}"
+                )
+            records.setdefault(model, {})[qid] = (
+                _truthy(str(r["score"]), f"{path.name}: score"),
+                float(r["cost"]),
+            )
+    if not records:
+        raise InputError(f"{folder}: no pricing-reversal record files (*-*.json)")
+    everyone = set.intersection(*(set(rows) for rows in records.values()))
+    notes = []
+    for model, rows in sorted(records.items()):
+        missing = set(truth) - set(rows)
+        if missing:
+            notes.append(f"{model} has no record of {len(missing)} question(s): left out")
+    if not everyone:
+        raise InputError(
+            f"{folder}: no question is recorded for every model "
+            f"({', '.join(sorted(records))}); the files do not share question texts"
+        )
+    qids = sorted(everyone)
+    models = sorted(records)
     return Outcomes(
         "pricing-reversal",
-        [prompts[q][0] for q in qids],
-        [prompts[q][1] for q in qids],
+        [q[1] for q in qids],
+        [q[0] for q in qids],
         {m: np.asarray([records[m][q][0] for q in qids]) for m in models},
         {m: np.asarray([records[m][q][1] for q in qids]) for m in models},
         "recorded provider cost of each answer (lchen001/pricing-reversal, prices as of 2026-02-28)",
+        notes,
     )
 
 
@@ -132,7 +190,10 @@ def load_table(path: Path) -> Outcomes:
     if not rows or "prompt" not in rows[0]:
         raise InputError(f"{path.name}: needs a 'prompt' column and one score column per model")
     models = [k for k in rows[0] if k not in ("prompt", "group") and not k.startswith("cost:")]
-    scores = {m: np.asarray([_truthy(str(r[m])) for r in rows]) for m in models}
+    scores = {
+        m: np.asarray([_truthy(str(r[m]), f"{path.name}: column {m!r}") for r in rows])
+        for m in models
+    }
     costs = {
         k.removeprefix("cost:"): np.asarray([float(r[k]) for r in rows])
         for k in rows[0]

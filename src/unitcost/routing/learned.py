@@ -1,22 +1,25 @@
-"""The learned router: how likely is the strong model to be needed for this prompt?
+"""The learned router: how likely is the weak model's answer to fall short of the strong one's?
 
-    router = LearnedRouter.load()                   # shipped: trained on RouteLLM's MMLU
-    p = router.score("Which is a prime? A. 4 B. 6 C. 7 D. 9")   # P(strong needed)
-    router.threshold(strong_share=0.3)              # route ~30% of traffic to strong
+    router = LearnedRouter.load()                  # shipped: MMLU, GPQA and AIME outcomes
+    p = router.score("Which is a prime? A. 4 B. 6 C. 7 D. 9")   # calibrated P(strong needed)
+    router.threshold(strong_share=0.3)             # route ~30% of traffic to strong
+    router.threshold(relative_quality=0.95)        # keep 95% of strong's quality (training)
 
-A prompt's MiniLM embedding and its length go through a logistic regression
-trained on labelled per-query outcomes: label 1 where the strong model scored higher than
-the weak one. Embeddings are centred per training group (subject) before fitting, so the
-classifier learns what makes a question hard within a subject rather than which subjects
-the weak model is bad at, a shortcut that does not carry over to unseen subjects (measured:
-on RouteLLM's MMLU with held-out subjects it lifts APGR from 0.53 to 0.58 over 8 splits).
-The threshold comes from a target share of strong calls, or a target quality (share of the
-weak→strong gap recovered), read off the score distribution of the training prompts.
+The prompt is read whole by `PromptFeaturizer` (pooled static MiniLM vectors of the whole
+prompt, its head and its tail, and its structure and length) and scored by a logistic
+regression trained on per-query outcomes of one or more datasets. A dataset with several
+models (pricing-reversal) gives a soft label: the share of its (cheaper, better) model
+pairs where the better model scored higher. Features are centred per dataset and group
+(subject) before fitting and each dataset weighs the same, so the classifier learns what
+makes a question hard *within* a dataset rather than which dataset or template it came
+from; at run time a shared template only shifts every score alike, which leaves the
+ranking (and a share-based threshold) unchanged. The output is calibrated by Platt scaling
+on out-of-fold scores of the training prompts, and every threshold is read off training
+prompts only.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from functools import cache
@@ -30,90 +33,142 @@ from numpy.typing import NDArray
 from unitcost.errors import InputError
 from unitcost.routing.classifier import LogisticRegression
 from unitcost.routing.datasets import Outcomes
-from unitcost.routing.embeddings import Embedder, _cache_dir, default_embedder
+from unitcost.routing.features import STRUCTURE, PromptFeaturizer
 
-__all__ = ["DEFAULT_ROUTER", "LearnedRouter", "embed_cached", "strong_needed", "train_router"]
+__all__ = [
+    "DEFAULT_ROUTER",
+    "LearnedRouter",
+    "TrainingSet",
+    "default_featurizer",
+    "outcome_pairs",
+    "strong_needed",
+    "train_router",
+]
 
-DEFAULT_ROUTER = "router-mmlu.json"
-#: weight of the 384 embedding features against the one length feature under the L2 penalty
-EMBEDDING_SCALE = 0.3
+DEFAULT_ROUTER = "router-default.json"
+FORMAT = 2
+#: weight of the 192 pooled-vector features against the structure features under the L2
+#: penalty: fewer effective degrees of freedom for what varies most between datasets
+VECTOR_SCALE = 0.3
+DEFAULT_L2 = 10.0
 
 
-def prompt_lengths(texts: list[str]) -> NDArray[np.float64]:
-    """log(1 + characters): as informative as a token count here, and free to compute."""
-    return np.log1p(np.asarray([len(t) for t in texts], dtype=np.float64))
-
-
-def _features(
-    vectors: NDArray[Any], log_lengths: NDArray[np.float64], mean: float, std: float
-) -> NDArray[np.float64]:
-    return np.hstack([vectors * EMBEDDING_SCALE, ((log_lengths - mean) / std)[:, None]])
+@cache
+def default_featurizer() -> PromptFeaturizer:
+    return PromptFeaturizer()
 
 
 def strong_needed(data: Outcomes, weak: str, strong: str) -> NDArray[np.float64]:
     return (data.scores[strong] > data.scores[weak]).astype(np.float64)
 
 
-def embed_cached(embedder: Embedder, texts: list[str]) -> NDArray[np.float32]:
-    """Embeddings of many texts, cached on disk by content (route-eval re-runs are cheap)."""
-    key = hashlib.sha256(
-        f"v2:{embedder.max_tokens}:{embedder.keep}\n".encode() + "\x00".join(texts).encode()
-    )
-    path = _cache_dir() / f"embeddings-{key.hexdigest()[:24]}.npy"
-    if path.exists():
-        cached: NDArray[np.float32] = np.load(path)
-        return cached
-    vectors = embedder.embed_many(texts)
-    np.save(path, vectors)
-    return vectors
+def outcome_pairs(data: Outcomes) -> list[tuple[str, str]]:
+    """(weak, strong) pairs of a dataset: the strong one scores higher on average and,
+    where the data has costs, costs more in total."""
+    pairs = []
+    for w in sorted(data.scores):
+        for s in sorted(data.scores):
+            if data.scores[s].mean() <= data.scores[w].mean():
+                continue
+            if w in data.costs and s in data.costs and data.costs[s].sum() <= data.costs[w].sum():
+                continue
+            pairs.append((w, s))
+    return pairs
+
+
+@dataclass
+class TrainingSet:
+    """One dataset's outcomes and the model pairs whose comparisons label its prompts."""
+
+    data: Outcomes
+    pairs: list[tuple[str, str]]
+
+    def __post_init__(self) -> None:
+        if not self.pairs:
+            raise InputError(f"{self.data.name}: no (weak, strong) pair to learn from")
+        self.data.require(*(m for pair in self.pairs for m in pair))
+
+    def labels(self) -> NDArray[np.float64]:
+        """Share of pairs where the strong model scored higher (0/1 for one pair)."""
+        rows = [strong_needed(self.data, w, s) for w, s in self.pairs]
+        return np.asarray(np.mean(rows, axis=0), dtype=np.float64)
+
+    def gains(self) -> NDArray[np.float64]:
+        """Mean score gained per prompt by sending it to the strong model."""
+        rows = [self.data.scores[s] - self.data.scores[w] for w, s in self.pairs]
+        return np.asarray(np.mean(rows, axis=0), dtype=np.float64)
+
+    def relative(self, to_strong: NDArray[np.bool_]) -> float:
+        """Routed quality over strong's, averaged over the pairs."""
+        ratios = []
+        for w, s in self.pairs:
+            ws, ss = self.data.scores[w], self.data.scores[s]
+            ratios.append(float(np.where(to_strong, ss, ws).mean() / ss.mean()))
+        return float(np.mean(ratios))
 
 
 @dataclass(frozen=True)
 class LearnedRouter:
     classifier: LogisticRegression
-    max_tokens: int
-    quantiles: list[float]  # score at each percentile 0..100 over the training prompts
-    gap_recovered: list[float]  # training PGR when routing above each of those quantiles
-    length_mean: float
-    length_std: float
-    keep: str = "head"  # which end of a long prompt the embedding reads
+    scale: NDArray[np.float64]  # each feature is divided by this before the classifier
+    calibration: tuple[float, float]  # Platt: P = sigmoid(a · logit + b)
+    quantiles: list[float]  # calibrated score at each percentile 0..100 over training prompts
+    gap_recovered: list[float]  # training PGR when routing at or above each quantile
+    relative_quality: list[float]  # training quality ÷ strong's at each quantile
     meta: dict[str, Any] = field(default_factory=dict)
 
-    def score(self, prompt: str) -> float:
-        vector = default_embedder(self.max_tokens, self.keep).embed([prompt])
-        return float(self.predict(vector, prompt_lengths([prompt]))[0])
+    def logits(self, features: NDArray[np.float64]) -> NDArray[np.float64]:
+        x = features / self.scale
+        raw: NDArray[np.float64] = np.asarray(
+            x @ self.classifier.weights + self.classifier.bias, dtype=np.float64
+        )
+        return raw
 
-    def predict(
-        self, vectors: NDArray[Any], log_lengths: NDArray[np.float64]
-    ) -> NDArray[np.float64]:
-        """P(strong needed) for embedded prompts and their log(1 + tokens)."""
-        x = _features(vectors, log_lengths, self.length_mean, self.length_std)
-        return self.classifier.predict(x)
+    def predict(self, features: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Calibrated P(strong needed) for rows of `PromptFeaturizer` features."""
+        a, b = self.calibration
+        p: NDArray[np.float64] = 1.0 / (1.0 + np.exp(-(a * self.logits(features) + b)))
+        return p
+
+    def scores(self, prompts: list[str]) -> NDArray[np.float64]:
+        return self.predict(default_featurizer()(prompts))
+
+    def score(self, prompt: str) -> float:
+        return float(self.scores([prompt])[0])
 
     def threshold(
-        self, strong_share: float | None = None, target_quality: float | None = None
+        self,
+        strong_share: float | None = None,
+        target_quality: float | None = None,
+        relative_quality: float | None = None,
     ) -> float:
-        """The score above which a prompt goes to the strong model."""
-        if (strong_share is None) == (target_quality is None):
-            raise InputError("learned route: give exactly one of strong_share or target_quality")
+        """The score at or above which a prompt goes to the strong model: for a share of
+        strong calls, a share of the weak→strong gap (PGR), or a share of strong's quality,
+        each read off the training prompts."""
+        given = [v for v in (strong_share, target_quality, relative_quality) if v is not None]
+        if len(given) != 1:
+            raise InputError(
+                "learned route: give exactly one of strong_share, target_quality, relative_quality"
+            )
         if strong_share is not None:
             return float(np.percentile(self.quantiles, 100 * (1 - strong_share)))
-        assert target_quality is not None
-        # the highest threshold (fewest strong calls) that recovers the target share of the gap
+        curve = self.gap_recovered if target_quality is not None else self.relative_quality
+        goal = given[0]
+        # the highest threshold (fewest strong calls) that reaches the goal in training
         for q in range(100, -1, -1):
-            if self.gap_recovered[q] >= target_quality:
+            if curve[q] >= goal:
                 return self.quantiles[q]
         return self.quantiles[0]
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "format": FORMAT,
             "classifier": self.classifier.to_dict(),
-            "max_tokens": self.max_tokens,
+            "scale": [float(v) for v in self.scale],
+            "calibration": list(self.calibration),
             "quantiles": self.quantiles,
             "gap_recovered": self.gap_recovered,
-            "length_mean": self.length_mean,
-            "length_std": self.length_std,
-            "keep": self.keep,
+            "relative_quality": self.relative_quality,
             "meta": self.meta,
         }
 
@@ -137,57 +192,104 @@ def _load(path: str | None) -> LearnedRouter:
                 "`unitcost route-eval --save-router PATH`"
             )
         text = p.read_text(encoding="utf-8")
-    data = json.loads(text)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"router file {path!r} is not JSON: {exc}") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise InputError(
+            f"router file {path!r}: format {data.get('format') if isinstance(data, dict) else None!r}"
+            f" is not {FORMAT} (routers saved before the whole-prompt features); "
+            "retrain with `unitcost route-eval --save-router PATH`"
+        )
     return LearnedRouter(
         LogisticRegression.from_dict(data["classifier"]),
-        data["max_tokens"],
+        np.asarray(data["scale"], dtype=np.float64),
+        (float(data["calibration"][0]), float(data["calibration"][1])),
         data["quantiles"],
         data["gap_recovered"],
-        data["length_mean"],
-        data["length_std"],
-        data.get("keep", "head"),
+        data["relative_quality"],
         data.get("meta", {}),
     )
 
 
+def _centred(x: NDArray[np.float64], keys: list[str]) -> NDArray[np.float64]:
+    out = x.copy()
+    labels = np.asarray(keys)
+    for key in np.unique(labels):
+        rows = labels == key
+        out[rows] -= out[rows].mean(axis=0)
+    return out
+
+
 def train_router(
-    data: Outcomes,
-    weak: str,
-    strong: str,
-    embedder: Embedder,
-    l2: float = 1.0,
-    vectors: NDArray[np.float32] | None = None,
+    sets: list[TrainingSet],
+    *,
+    l2: float = DEFAULT_L2,
+    features: list[NDArray[np.float64]] | None = None,
+    folds: int = 5,
+    seed: int = 0,
 ) -> LearnedRouter:
-    data.require(weak, strong)
-    x = embed_cached(embedder, data.prompts) if vectors is None else vectors
-    groups = np.asarray(data.groups)
-    centred = x.astype(np.float64)
-    for g in np.unique(groups):  # learn difficulty within a subject, not between subjects
-        rows = groups == g
-        centred[rows] -= centred[rows].mean(axis=0)
-    lengths = prompt_lengths(data.prompts)
-    mean, std = float(lengths.mean()), float(lengths.std() or 1.0)
-    y = strong_needed(data, weak, strong)
-    clf = LogisticRegression.fit(_features(centred, lengths, mean, std), y, l2=l2)
-    router = LearnedRouter(clf, embedder.max_tokens, [], [], mean, std, embedder.keep)
-    scores = router.predict(x, lengths)
+    """Fit on every set at once; `features` (one array per set) skips featurizing."""
+    if not sets:
+        raise InputError("train_router: no training data")
+    featurize = default_featurizer()
+    raw = [
+        featurize(s.data.prompts) if features is None else features[i] for i, s in enumerate(sets)
+    ]
+    keys = [f"{s.data.name}:{g}" for s in sets for g in s.data.groups]
+    x_raw = np.vstack(raw)
+    x = _centred(x_raw, keys)
+    y = np.concatenate([s.labels() for s in sets])
+    weight = np.concatenate([np.full(len(s.data), 1.0 / len(s.data)) for s in sets])
+    weight *= len(weight) / weight.sum()  # each dataset weighs the same in total
+    n_vector = len(raw[0][0]) - len(STRUCTURE)
+    spread = x.std(axis=0)
+    scale = np.where(spread > 1e-9, spread, 1.0)  # a constant feature stays as it is
+    scale[:n_vector] /= VECTOR_SCALE
+    clf = LogisticRegression.fit(x / scale, y, l2=l2, sample_weight=weight)
+    # Platt scaling on out-of-fold logits of the uncentred features (what run time sees)
+    fold = np.random.default_rng(seed).integers(0, folds, len(y))
+    oof = np.zeros(len(y))
+    for k in range(folds):
+        part = LogisticRegression.fit(
+            x[fold != k] / scale, y[fold != k], l2=l2, sample_weight=weight[fold != k]
+        )
+        oof[fold == k] = (x_raw[fold == k] / scale) @ part.weights + part.bias
+    platt = LogisticRegression.fit(oof[:, None], y, l2=1e-6, sample_weight=weight)
+    router = LearnedRouter(clf, scale, (float(platt.weights[0]), platt.bias), [], [], [])
+    scores = router.predict(x_raw)
     quantiles = [float(v) for v in np.percentile(scores, np.arange(101))]
-    w, s = data.scores[weak], data.scores[strong]
-    gap = s.mean() - w.mean()
-    recovered = []
-    for t in quantiles:
-        routed = np.where(scores >= t, s, w).mean()
-        recovered.append(float((routed - w.mean()) / gap) if gap else 1.0)
+    gap, relative = _training_curves(sets, scores, quantiles)
     meta = {
-        "trained_on": data.name,
-        "weak": weak,
-        "strong": strong,
-        "prompts": len(data),
-        "positive_share": float(y.mean()),
+        "trained_on": [
+            {"data": s.data.name, "prompts": len(s.data), "pairs": [list(p) for p in s.pairs]}
+            for s in sets
+        ],
+        "positive_share": float(np.average(y, weights=weight)),
         "l2": l2,
-        "features": f"all-MiniLM-L6-v2 int8 embedding (centred per group) × "
-        f"{EMBEDDING_SCALE}, log(1 + characters)",
+        "features": "PromptFeaturizer: static MiniLM vectors pooled over the whole prompt, "
+        f"its first and last 64 word pieces (× {VECTOR_SCALE}), and {len(STRUCTURE)} "
+        "structure features; centred per dataset and group in training",
     }
-    return LearnedRouter(
-        clf, embedder.max_tokens, quantiles, recovered, mean, std, embedder.keep, meta
-    )
+    return LearnedRouter(clf, scale, router.calibration, quantiles, gap, relative, meta)
+
+
+def _training_curves(
+    sets: list[TrainingSet], scores: NDArray[np.float64], quantiles: list[float]
+) -> tuple[list[float], list[float]]:
+    """Per threshold, PGR and quality ÷ strong's, each the mean over the training sets."""
+    gap: list[float] = []
+    relative: list[float] = []
+    for t in quantiles:
+        start, g, r = 0, [], []
+        for s in sets:
+            part = scores[start : start + len(s.data)] >= t
+            start += len(s.data)
+            gains = s.gains()
+            total = gains.sum()
+            g.append(float(gains[part].sum() / total) if total else 1.0)
+            r.append(s.relative(part))
+        gap.append(float(np.mean(g)))
+        relative.append(float(np.mean(r)))
+    return gap, relative

@@ -14,17 +14,22 @@ __all__ = ["write_route_plot"]
 
 def write_route_plot(result: RouteEval, path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(7.5, 4.8))
-    styles = {"random": ("grey", ":"), "oracle": ("#4c9f70", "--"), "learned": ("#4c72b0", "-")}
+    styles = {
+        "random": ("grey", ":"),
+        "length": ("#dd8452", "-."),
+        "oracle": ("#4c9f70", "--"),
+        "learned": ("#4c72b0", "-"),
+    }
     for name, curve in result.curves.items():
         colour, line = styles.get(name, ("black", "-"))
-        apgr = result.metrics[name]["APGR"]
+        value = result.metrics[name]["APGR"]
         ax.plot(
             curve.strong_pct,
             curve.accuracy,
             line,
             color=colour,
             marker=".",
-            label=f"{name} (APGR {apgr:.3f})",
+            label=f"{name} (APGR {value:.3f})",
         )
     ax.axhline(result.weak_acc, color="#c44e52", linewidth=0.8, label=f"weak: {result.weak}")
     ax.axhline(result.strong_acc, color="black", linewidth=0.8, label=f"strong: {result.strong}")
@@ -33,8 +38,8 @@ def write_route_plot(result: RouteEval, path: Path) -> Path:
     )
     ax.set(
         xlabel="calls to the strong model (%)",
-        ylabel="accuracy (%)",
-        title=f"{result.dataset}: {result.n_test} prompts in unseen groups",
+        ylabel="accuracy (%)" if result.unit == "%" else "mean score (points)",
+        title=f"{result.dataset}: {result.n_test} held-out prompts",
     )
     ax.legend(fontsize=7)
     fig.tight_layout()

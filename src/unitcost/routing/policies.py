@@ -9,7 +9,7 @@
 Policies: `fallback` (an ordered chain), `weighted` (a random pick by weight, the others as
 fallbacks), `rules` (prompt length, tenant, feature, tools, JSON mode), `learned` (a
 classifier over the prompt's embedding), `cascade` (cheap first; escalate when the answer
-fails a check). Every plan carries its reason into the ledger.
+fails a check or a verifier doubts it). Every plan carries its reason into the ledger.
 """
 
 from __future__ import annotations
@@ -162,9 +162,11 @@ class LearnedRoute(Route):
 
         self.router = LearnedRouter.load(config.router)
         self.share = config.strong_share
-        if self.share is None and config.target_quality is None:
+        if self.share is None and config.target_quality is None and config.relative_quality is None:
             self.share = 0.3
-        self.threshold = self.router.threshold(self.share, config.target_quality)
+        self.threshold = self.router.threshold(
+            self.share, config.target_quality, config.relative_quality
+        )
         self.recent: deque[float] = deque(maxlen=self.WINDOW)
         self._lock = threading.Lock()
 
