@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from rich.table import Table
+from rich.console import RenderableType
 
 from unitcost.bench.metrics import SLO, LevelStats
 from unitcost.report.html import page, table
@@ -23,46 +23,67 @@ def _usd(v: Any) -> str:
     return "-" if v is None else f"${v:.4g}"
 
 
-def results_table(levels: list[LevelStats], slo: SLO, chosen: str | None) -> Table:
-    t = Table(
-        title="bench: per load level" + (f" (SLO {_slo_text(slo)})" if slo else ""),
-        title_justify="left",
-    )
-    for col in (
-        "level",
-        "req",
-        "err",
-        "TTFT p50/p95 ms",
-        "ITL p50/p95 ms",
-        "e2e p95 ms",
-        "out tok/s",
-        "req/s",
-        "goodput/s",
-        "$/1K in",
-        "$/1K out",
-        "roofline eff",
-        "SLO",
-    ):
-        t.add_column(col, justify="left" if col == "level" else "right")
-    for s in levels:
+def results_table(
+    levels: list[LevelStats], slo: SLO, chosen: str | None, wide: bool = False
+) -> RenderableType:
+    """Per load level, fitted to 80 columns (abbreviated headers with a legend; $/1K at one
+    precision per column; `*` marks token counts from the tokenizer)."""
+    from unitcost.report.tables import fit_table, usd_column
+
+    # money and the SLO verdict first: what does not fit moves behind --wide
+    header: list[tuple[str, str | None]] = [
+        ("level", None),
+        ("requests", "req"),
+        ("errors", "err"),
+        ("TTFT p50/p95 ms", "TTFT ms"),
+        ("output tok/s", "tok/s"),
+        ("$/1K input", "$/1K in"),
+        ("$/1K output", "$/1K out"),
+        ("meets SLO", "SLO"),
+        ("ITL p50/p95 ms", "ITL ms"),
+        ("e2e p95 ms", "e2e ms"),
+        ("req/s", None),
+        ("goodput/s", "good/s"),
+        ("roofline efficiency", "eff"),
+    ]
+    nan = float("nan")
+
+    def cost(s: LevelStats, key: str) -> float:
+        v = s.costs.get(key)
+        return nan if v is None else float(v)
+
+    per_in = [cost(s, "usd_per_1k_input") for s in levels]
+    per_out = [cost(s, "usd_per_1k_output") for s in levels]
+    # where $/1K is tiny (self-hosted tokens), $/1M reads better: fewer zeros, same figure
+    finite = [v for v in per_in + per_out if v == v]
+    scale, unit = (1000.0, "1M") if finite and max(finite) < 0.01 else (1.0, "1K")
+    ins = usd_column([v * scale for v in per_in])
+    outs = usd_column([v * scale for v in per_out])
+    header[5] = (f"$/{unit} input", f"$/{unit} in")
+    header[6] = (f"$/{unit} output", f"$/{unit} out")
+    rows = []
+    for i, s in enumerate(levels):
         eff = s.costs.get("roofline", {}) or {}
-        mark = ("✔" if s.meets(slo) else "✘") if slo else ""
-        t.add_row(
-            s.label + (" ← cheapest" if s.label == chosen else ""),
-            str(s.requests),
-            str(s.errors),
-            f"{_ms(s.ttft.p50)}/{_ms(s.ttft.p95)}",
-            f"{_ms(s.itl.p50)}/{_ms(s.itl.p95)}",
-            _ms(s.e2e.p95),
-            f"{s.output_tokens_per_s:.1f}" + ("*" if s.tokens_estimated else ""),
-            f"{s.rps:.2f}",
-            f"{s.goodput_rps:.2f}",
-            _usd(s.costs.get("usd_per_1k_input")),
-            _usd(s.costs.get("usd_per_1k_output")),
-            f"{eff['efficiency']:.2f}" if eff.get("efficiency") else "-",
-            mark,
+        mark = ("yes" if s.meets(slo) else "no") if slo else "–"
+        rows.append(
+            [
+                s.label + (" ← cheapest" if s.label == chosen else ""),
+                str(s.requests),
+                str(s.errors),
+                f"{_ms(s.ttft.p50)}/{_ms(s.ttft.p95)}",
+                f"{s.output_tokens_per_s:.1f}" + ("*" if s.tokens_estimated else ""),
+                "–" if ins[i] == "n/a" else ins[i],
+                "–" if outs[i] == "n/a" else outs[i],
+                mark,
+                f"{_ms(s.itl.p50)}/{_ms(s.itl.p95)}",
+                _ms(s.e2e.p95),
+                f"{s.rps:.2f}",
+                f"{s.goodput_rps:.2f}",
+                f"{eff['efficiency']:.2f}" if eff.get("efficiency") else "–",
+            ]
         )
-    return t
+    title = "bench: per load level" + (f" (SLO {_slo_text(slo)})" if slo else "")
+    return fit_table(title, header, rows, wide=wide)
 
 
 def _slo_text(slo: SLO) -> str:

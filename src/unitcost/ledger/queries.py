@@ -217,8 +217,16 @@ def top_spenders(
 
 
 def costliest(reader: Reader, period: Period = Period(), limit: int = 10) -> list[Costliest]:
-    """The `limit` most expensive rows (calls) of the period."""
+    """The `limit` most expensive rows (calls) of the period. Two passes: the threshold from
+    the cost column alone, then only the rows at or above it (cheap on a columnar ledger)."""
     where, args = period.where(_mark(reader))
+    top = reader.run(
+        f"SELECT cost_nanos FROM usage{where} ORDER BY cost_nanos DESC LIMIT {int(limit)}", args
+    )
+    if not top:
+        return []
+    floor = _int(top[-1][0])
+    where = f"{where} AND cost_nanos >= {floor}" if where else f" WHERE cost_nanos >= {floor}"
     names = [f.name for f in fields(Costliest)]
     sql = (
         f"SELECT {', '.join(names)} FROM usage{where} "
@@ -260,16 +268,20 @@ def daily_spend(reader: Reader, period: Period) -> dict[tuple[str, str], int]:
 
 
 def distinct_users(reader: Reader, period: Period = Period()) -> dict[str | None, int]:
-    """Distinct end users per feature; the key "*" holds all features together (attach)."""
+    """Distinct end users per feature; the key "*" holds all features together (attach).
+    One scan: the distinct (feature, end user) pairs, counted two ways."""
     where, args = period.where(_mark(reader))
     cond = "end_user IS NOT NULL"
     where = f"{where} AND {cond}" if where else f" WHERE {cond}"
     rows = reader.run(
-        f"SELECT feature, COUNT(DISTINCT end_user) FROM usage{where} GROUP BY feature", args
+        f"WITH pairs AS (SELECT feature, end_user FROM usage{where} GROUP BY feature, end_user) "
+        "SELECT 0, feature, COUNT(*) FROM pairs GROUP BY feature "
+        "UNION ALL SELECT 1, NULL, COUNT(DISTINCT end_user) FROM pairs",
+        args,
     )
-    out: dict[str | None, int] = {r[0]: _int(r[1]) for r in rows}
-    total = reader.run(f"SELECT COUNT(DISTINCT end_user) FROM usage{where}", args)
-    out["*"] = _int(total[0][0]) if total else 0
+    out: dict[str | None, int] = {"*": 0}
+    for total, feature, n in rows:
+        out["*" if total else feature] = _int(n)
     return out
 
 

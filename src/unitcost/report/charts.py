@@ -18,28 +18,56 @@ __all__ = ["png_bytes", "png_data_uri", "scenario_figure"]
 
 
 def scenario_figure(mc: MonteCarlo, output: str, base: float, bars: list[TornadoBar]) -> Any:
-    """Left: the distribution of `output` with P5/P50/P95; right: the tornado of its inputs."""
+    """Left: the distribution of `output` with P5/P50/P95; right: the tornado of its inputs,
+    each bar split at the base value (low end of the input in one colour, high in another),
+    named as the tornado table names them."""
+    from unitcost.report.tables import number, short_inputs
+
     fig, (dist, torn) = plt.subplots(1, 2, figsize=(13, 4.8))
     draws = mc.outputs[output]
     draws = draws[np.isfinite(draws)]
     dist.hist(draws, bins=60, color="#4c72b0", alpha=0.85)
-    for q, style in ((5, ":"), (50, "-"), (95, ":")):
+    top = dist.get_ylim()[1]
+    for i, (q, style) in enumerate(((5, ":"), (50, "-"), (95, ":"))):
         v = float(np.percentile(draws, q))
         dist.axvline(v, color="black", linestyle=style, linewidth=1)
+        # three heights, so the labels never sit on one another however close the lines are
         dist.annotate(
-            f"P{q} {v:.4g}", (v, dist.get_ylim()[1] * 0.92), rotation=90, fontsize=8, ha="right"
+            f"P{q} {number(v)}",
+            (v, top * (0.97 - 0.08 * i)),
+            fontsize=8,
+            ha="left",
+            va="top",
+            xytext=(3, 0),
+            textcoords="offset points",
+            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8},
         )
+    dist.set_ylim(0, top * 1.05)
     dist.set_title(f"{output}: {mc.samples:,} draws")
     dist.set_xlabel(output)
-    top = bars[:12][::-1]
-    y = np.arange(len(top))
-    for i, b in enumerate(top):
-        lo, hi = sorted((b.output_at_low, b.output_at_high))
-        torn.barh(i, hi - lo, left=lo, color="#dd8452")
+    dist.set_ylabel("draws")
+    shown = bars[:12][::-1]
+    names = short_inputs([b.input for b in bars])[:12][::-1]
+    for i, b in enumerate(shown):
+        torn.barh(
+            i,
+            b.output_at_low - base,
+            left=base,
+            color="#4c72b0",
+            label="input at its low end" if i == 0 else None,
+        )
+        torn.barh(
+            i,
+            b.output_at_high - base,
+            left=base,
+            color="#dd8452",
+            label="input at its high end" if i == 0 else None,
+        )
     torn.axvline(base, color="black", linewidth=1)
-    torn.set_yticks(y, [b.input.removeprefix("deployments.") for b in top], fontsize=8)
-    torn.set_title(f"sensitivity of {output}")
+    torn.set_yticks(np.arange(len(shown)), names, fontsize=8)
+    torn.set_title(f"sensitivity of {output} (base {number(base)})")
     torn.set_xlabel(output)
+    torn.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
     return fig
 

@@ -1,151 +1,124 @@
-"""Rich tables for people: an estimate's breakdown, Monte-Carlo percentiles, a tornado."""
+"""Rich tables for people: an estimate's breakdown, Monte-Carlo percentiles, a tornado; every
+one fits 80 columns, money in $ at one precision per column, never scientific notation.
+
+    out.print(estimate_view(evaluate(spec)))
+    out.print(tornado_table(*tornado(spec)))
+    number(0.0000842)      # '0.0000842'
+    short_inputs(["deployments.a.self_hosted.lease_usd_per_hour"])   # ['a lease_usd_per_hour']
+
+`fit_table`, `usage_table` and `usd_column` live in `report.fit` and are re-exported here.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 
-from rich import box
 from rich.console import Group, RenderableType
-from rich.table import Table
 from rich.text import Text
 
 from unitcost.economics.breakdown import as_float
 from unitcost.economics.scenario import MonteCarlo, Result, TornadoBar
+from unitcost.report.fit import WIDTH, fit_table, usage_table, usd_column
+from unitcost.report.model import fmt_usd
 
 __all__ = [
     "WIDTH",
     "estimate_view",
     "fit_table",
     "money",
+    "number",
     "percentile_table",
+    "short_inputs",
     "tornado_table",
+    "usage_table",
+    "usd_column",
 ]
-
-#: what every human table fits unless the user asks for --wide
-WIDTH = 80
-
-
-def fit_table(
-    title: str,
-    header: Sequence[tuple[str, str | None]],
-    rows: Sequence[Sequence[str]],
-    *,
-    wide: bool = False,
-    width: int = WIDTH,
-    left: int = 1,
-) -> RenderableType:
-    """A table of already formatted cells that fits `width` columns: headers that do not
-    fit are abbreviated (`header` pairs a name with its short form) and explained in a
-    legend; columns that still do not fit move behind `--wide` and a note says which.
-    The first `left` columns are left-aligned, the rest (numbers) right-aligned."""
-    names = [h for h, _ in header]
-    cells = [list(r) for r in rows]
-
-    def build(heads: Sequence[str], k: int) -> Table:
-        t = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-        for i in range(k):
-            t.add_column(
-                heads[i],
-                justify="left" if i < left else "right",
-                no_wrap=i >= left,
-                overflow="fold",
-            )
-        for r in cells:
-            t.add_row(*r[:k])
-        return t
-
-    def need(heads: Sequence[str], k: int) -> int:
-        # text columns (the first `left`) may fold to 16 characters, never inside a word;
-        # each column costs its padding and a separator (3)
-        total = 1
-        for i in range(k):
-            texts = [heads[i], *(r[i] for r in cells)]
-            natural = max(len(x) for x in texts)
-            if i < left:
-                word = max(len(w) for x in texts for w in (x.split() or [""]))
-                natural = max(word, min(natural, 16))
-            total += natural + 3
-        return total
-
-    heads = list(names)
-    legend: list[str] = []
-    if not wide and need(heads, len(heads)) > width:
-        for i, (name, short) in enumerate(header):
-            if short and short != name:
-                heads[i] = short
-                legend.append(f"{short} = {name}")
-    keep = len(heads)
-    if not wide:
-        while keep > 1 and need(heads, keep) > width:
-            keep -= 1
-    t = build(heads, keep)
-    parts: list[RenderableType] = [t]
-    used = [x for x in legend if x.split(" = ")[0] in heads[:keep]]
-    if used:
-        parts.append(Text("  " + "; ".join(used), style="dim"))
-    if keep < len(heads):
-        parts.append(
-            Text(
-                f"  {len(heads) - keep} more columns with --wide: " + ", ".join(names[keep:]),
-                style="dim",
-            )
-        )
-    return Group(*parts)
 
 
 def money(value: float, digits: int = 4) -> str:
+    """Dollars to `digits` significant figures (whole dollars past $1,000), in fixed
+    notation: `$0.0004809`, `$23.95`, `$43,451`."""
     if value != value:  # NaN
         return "n/a"
-    return f"${value:,.{digits}g}" if abs(value) < 1000 else f"${value:,.0f}"
+    if abs(value) >= 1000:
+        return fmt_usd(Decimal(repr(value)), 0)
+    return "$" + number(value, digits) if value >= 0 else "-$" + number(-value, digits)
+
+
+def number(value: float, digits: int = 4) -> str:
+    """A plain number to `digits` significant figures, never in scientific notation."""
+    if value != value:
+        return "n/a"
+    if value == 0:
+        return "0"
+    d = Decimal(repr(float(value)))
+    exponent = d.adjusted()
+    places = max(digits - 1 - exponent, 0)
+    text = f"{round(d, places):,.{places}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def short_inputs(paths: Sequence[str]) -> list[str]:
+    """Scenario input paths as people read them: `deployments.llama.self_hosted.lease_usd_
+    per_hour` → `llama lease_usd_per_hour`; the full path where the short form would clash."""
+    drop = ("self_hosted", "list_price", "seed", "throughput")
+
+    def short(p: str) -> str:
+        parts = p.split(".")
+        if parts and parts[0] == "deployments":
+            parts = parts[1:]
+        parts = [x for x in parts if x not in drop]
+        return " ".join([*parts[:1], ".".join(parts[1:])]) if len(parts) > 1 else ".".join(parts)
+
+    names = [short(p) for p in paths]
+    return [n if names.count(n) == 1 else p for n, p in zip(names, paths, strict=True)]
 
 
 def estimate_view(result: Result) -> RenderableType:
     parts: list[RenderableType] = []
     w = result.workload
-    head = Table(title=f"{result.scenario.name}: unit cost per deployment", title_justify="left")
-    for col in (
-        "deployment",
-        "$/1K input",
-        "$/1K output",
-        f"$/request ({as_float(w.input_tokens):g} in, {as_float(w.output_tokens):g} out)",
-        "Wh/1K output",
-        "gCO2e/1K output",
-        "priced by",
-    ):
-        head.add_column(col, overflow="fold")
-    for name, d in result.deployments.items():
-        uc = d.unit_cost
-        head.add_row(
-            name,
-            money(as_float(uc.usd_per_1k_input)),
-            money(as_float(uc.usd_per_1k_output)),
-            money(as_float(uc.usd_per_request(w))),
-            f"{as_float(uc.wh_per_1k_output):.3g}" if d.tco else "-",
-            f"{as_float(uc.carbon_g_per_1k_output):.3g}" if d.tco else "-",
-            d.kind,
-        )
-    parts.append(head)
+    per_request = f"$/request ({as_float(w.input_tokens):g} in, {as_float(w.output_tokens):g} out)"
+    header = [("deployment", None), ("$/1K input", "$/1K in"), ("$/1K output", "$/1K out"),
+              (per_request, "$/req"), ("Wh/1K output", "Wh/1K"),
+              ("gCO2e/1K output", "gCO2e/1K"), ("priced by", None)]  # fmt: skip
+    deps = list(result.deployments.values())
+    cols = [
+        usd_column([as_float(d.unit_cost.usd_per_1k_input) for d in deps]),
+        usd_column([as_float(d.unit_cost.usd_per_1k_output) for d in deps]),
+        usd_column([as_float(d.unit_cost.usd_per_request(w)) for d in deps]),
+    ]
+    rows = [
+        [d.name, cols[0][i], cols[1][i], cols[2][i],
+         number(as_float(d.unit_cost.wh_per_1k_output), 3) if d.tco else "–",
+         number(as_float(d.unit_cost.carbon_g_per_1k_output), 3) if d.tco else "–", d.kind]
+        for i, d in enumerate(deps)
+    ]  # fmt: skip
+    parts.append(fit_table(f"{result.scenario.name}: unit cost per deployment", header, rows))
     for name, d in result.deployments.items():
         breakdown = d.tco.cost if d.tco else (d.seed.per_token if d.seed else None)
         if breakdown is None:
             continue
         unit = "$/accelerator-hour" if d.tco else "$/token"
-        t = Table(title=f"{name}: {unit}", title_justify="left")
-        t.add_column("line")
-        t.add_column("value", justify="right")
-        t.add_column("source", overflow="fold")
-        for line in breakdown.lines:
-            t.add_row(line.name, f"{as_float(line.value):.6g}", line.source)
-        t.add_row(Text("total", style="bold"), f"{as_float(breakdown.total):.6g}", "")
-        parts.append(t)
+        lines = [
+            [line.name, number(as_float(line.value), 6), line.source] for line in breakdown.lines
+        ]
+        lines.append(["total", number(as_float(breakdown.total), 6), ""])
+        parts.append(
+            fit_table(
+                f"{name}: {unit}",
+                [("line", None), ("source", None), ("value", None)],
+                [[r[0], r[2], r[1]] for r in lines],
+                left=2,
+            )
+        )
         if d.throughput is not None:
             tp = d.throughput
             parts.append(
                 Text(
                     f"  throughput per replica: prefill {as_float(tp.prefill_tokens_per_s):,.0f} "
                     f"tok/s, decode {as_float(tp.decode_tokens_per_s):,.0f} tok/s "
-                    f"({tp.decode_bound}-bound)"
-                    f" — {tp.source}"
+                    f"({tp.decode_bound}-bound) — {tp.source}"
                 )
             )
         if d.energy_check is not None:
@@ -159,112 +132,52 @@ def estimate_view(result: Result) -> RenderableType:
             )
         )
     if result.features:
-        pnl = Table(title="feature P&L per month", title_justify="left")
-        for col in (
-            "feature",
-            "requests",
-            "revenue",
-            "inference",
-            "eval/safety",
-            "training",
-            "fixed",
-            "COGS",
-            "gross margin",
-        ):
-            pnl.add_column(col, justify="right")
         total = result.total
-        for p in [*result.features, *([total] if total else [])]:
-            pnl.add_row(
-                p.name,
-                f"{as_float(p.requests):,.0f}",
-                money(as_float(p.revenue)),
-                money(as_float(p.inference)),
-                money(as_float(p.eval_safety)),
-                money(as_float(p.training)),
-                money(as_float(p.fixed)),
-                money(as_float(p.cogs)),
-                f"{as_float(p.gross_margin):.1%}",
-            )
-        parts.append(pnl)
+        pnls = [*result.features, *([total] if total else [])]
+        header = [("feature", None), ("requests", "req"), ("revenue", None),
+                  ("inference", "infer."), ("eval/safety", "eval"), ("training", "train."),
+                  ("fixed", None), ("COGS", None), ("gross margin", "margin")]  # fmt: skip
+        money_cols = [
+            usd_column([as_float(getattr(p, k)) for p in pnls])
+            for k in ("revenue", "inference", "eval_safety", "training", "fixed", "cogs")
+        ]
+        rows = [
+            [p.name, f"{as_float(p.requests):,.0f}", *(c[i] for c in money_cols),
+             f"{as_float(p.gross_margin) * 100:.1f}%"]
+            for i, p in enumerate(pnls)
+        ]  # fmt: skip
+        parts.append(fit_table("feature P&L per month", header, rows))
     return Group(*parts)
 
 
-def percentile_table(mc: MonteCarlo) -> Table:
-    t = Table(title=f"Monte-Carlo: {mc.samples:,} draws, seed {mc.seed}", title_justify="left")
-    for col in ("output", "P5", "P50", "P95"):
-        t.add_column(col, justify="right" if col != "output" else "left")
-    for name, p in mc.percentiles().items():
-        t.add_row(name, *(f"{p[k]:.6g}" for k in ("p5", "p50", "p95")))
-    return t
+def percentile_table(mc: MonteCarlo) -> RenderableType:
+    rows = [
+        [name, *(number(p[k], 5) for k in ("p5", "p50", "p95"))]
+        for name, p in mc.percentiles().items()
+    ]
+    return fit_table(
+        f"Monte-Carlo: {mc.samples:,} draws, seed {mc.seed}",
+        [("output", None), ("P5", None), ("P50", None), ("P95", None)],
+        rows,
+    )
 
 
-def tornado_table(output: str, base: float, bars: list[TornadoBar]) -> Table:
-    t = Table(title=f"sensitivity of {output} (base {base:.6g})", title_justify="left")
-    for col in ("input", "range", f"{output} at low", "at high", "swing"):
-        t.add_column(col, justify="right" if col != "input" else "left")
-    for b in bars:
-        t.add_row(
-            b.input,
-            f"{b.low:g} – {b.high:g}",
-            f"{b.output_at_low:.6g}",
-            f"{b.output_at_high:.6g}",
-            f"{b.swing:.4g}",
-        )
-    return t
-
-
-def _usd_column(nanos: Sequence[int]) -> list[str]:
-    """One precision for a whole column: cents once any figure reaches $100, else 1/100 ¢."""
-    from unitcost.report.model import fmt_usd, usd
-
-    places = 2 if any(abs(n) >= 100_000_000_000 for n in nanos) else 4
-    return [fmt_usd(usd(n), places) for n in nanos]
-
-
-def usage_table(
-    rows: Sequence[dict[str, object]],
-    group_by: Sequence[str],
-    title: str,
-    *,
-    wide: bool = False,
-    per: int = 1_000_000,
-) -> RenderableType:
-    """`unitcost usage`'s table: the grouping columns, then calls, tokens and money, fitted
-    to 80 columns (`wide` adds cached, reasoning, rejected and estimated counts)."""
-
-    def num(row: dict[str, object], key: str) -> int:
-        v = row.get(key)
-        return int(v) if isinstance(v, int | float) else 0
-
-    def nanos(row: dict[str, object], key: str) -> int:
-        if f"{key}_nanos" in row:
-            return num(row, f"{key}_nanos")
-        v = row.get(f"{key}_usd")
-        return round(float(v) * 1e9) if isinstance(v, int | float) else 0  # a v1 store
-
-    unit = "$/1M" if per == 1_000_000 else "$/1K"
-    header: list[tuple[str, str | None]] = [(g, None) for g in group_by]
-    # most telling first: what does not fit moves behind --wide from the right
-    header += [("requests", "req"), ("cost", None), (f"{unit} tokens", unit),
-               ("errors", "err"), ("prompt tokens", "in tok"),
-               ("completion tokens", "out tok"), ("saved by cache", "saved")]  # fmt: skip
-    if wide:
-        header += [("cached tokens", None), ("reasoning tokens", None), ("rejected", None),
-                   ("estimated", None)]  # fmt: skip
-    costs = [nanos(r, "cost") for r in rows]
-    savings = [nanos(r, "saving") for r in rows]
-    cost_text, saving_text = _usd_column(costs), _usd_column(savings)
-    cells = []
-    for i, r in enumerate(rows):
-        tokens = num(r, "prompt_tokens") + num(r, "completion_tokens")
-        # $/token for display only; the sums above stay exact
-        rate = f"${costs[i] / 1e9 / tokens * per:,.4f}" if tokens else "–"
-        line = [("(none)" if r.get(g) in (None, "") else str(r.get(g))) for g in group_by]
-        line += [f"{num(r, 'requests'):,}", cost_text[i], rate, f"{num(r, 'errors'):,}",
-                 f"{num(r, 'prompt_tokens'):,}", f"{num(r, 'completion_tokens'):,}",
-                 saving_text[i]]  # fmt: skip
-        if wide:
-            line += [f"{num(r, k):,}" for k in ("cached_tokens", "reasoning_tokens", "rejected",
-                                                 "estimated")]  # fmt: skip
-        cells.append(line)
-    return fit_table(title, header, cells, wide=wide, left=len(group_by))
+def tornado_table(output: str, base: float, bars: list[TornadoBar]) -> RenderableType:
+    names = short_inputs([b.input for b in bars])
+    rows = [
+        [name, f"{number(b.low)} – {number(b.high)}", number(b.output_at_low, 5),
+         number(b.output_at_high, 5), number(b.swing, 4)]
+        for name, b in zip(names, bars, strict=True)
+    ]  # fmt: skip
+    return fit_table(
+        f"sensitivity of {output} (base {number(base, 5)})",
+        [
+            ("input", None),
+            ("range", None),
+            ("at low", None),
+            ("at high", None),
+            ("swing", None),
+        ],
+        rows,
+        left=2,
+    )

@@ -1,0 +1,164 @@
+"""Terminal tables that fit 80 columns: abbreviated headers with a legend, folded text,
+and the columns that still do not fit named behind `--wide`.
+
+    out.print(fit_table("usage", [("requests", "req"), ("cost", None)], [["3", "$1.20"]]))
+    out.print(usage_table(store.usage(["tenant"]), ["tenant"], "usage"))
+    usd_column([0.00048, 23.95])      # ['$0.0005', '$23.9500']: one precision per column
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich import box
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+__all__ = ["WIDTH", "fit_table", "usage_table", "usd_column"]
+
+#: what every human table fits unless the user asks for --wide
+WIDTH = 80
+
+
+def fit_table(
+    title: str,
+    header: Sequence[tuple[str, str | None]],
+    rows: Sequence[Sequence[str]],
+    *,
+    wide: bool = False,
+    width: int = WIDTH,
+    left: int = 1,
+) -> RenderableType:
+    """A table of already formatted cells that fits `width` columns: headers that do not
+    fit are abbreviated (`header` pairs a name with its short form) and explained in a
+    legend; columns that still do not fit move behind `--wide` and a note says which.
+    The first `left` columns are left-aligned, the rest (numbers) right-aligned."""
+    names = [h for h, _ in header]
+    cells = [list(r) for r in rows]
+
+    def build(heads: Sequence[str], k: int) -> Table:
+        t = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+        for i in range(k):
+            t.add_column(
+                heads[i],
+                justify="left" if i < left else "right",
+                no_wrap=i >= left,
+                overflow="fold",
+            )
+        for r in cells:
+            t.add_row(*r[:k])
+        return t
+
+    def need(heads: Sequence[str], k: int) -> int:
+        # text columns (the first `left`) may fold to 16 characters, never inside a word;
+        # each column costs its padding and a separator (3)
+        total = 1
+        for i in range(k):
+            texts = [heads[i], *(r[i] for r in cells)]
+            natural = max(len(x) for x in texts)
+            if i < left:
+                word = max(len(w) for x in texts for w in (x.split() or [""]))
+                natural = max(word, min(natural, 16))
+            total += natural + 3
+        return total
+
+    heads = list(names)
+    legend: list[str] = []
+    if not wide and need(heads, len(heads)) > width:
+        for i, (name, short) in enumerate(header):
+            if short and short != name:
+                heads[i] = short
+                legend.append(f"{short} = {name}")
+    keep = len(heads)
+    if not wide:
+        while keep > 1 and need(heads, keep) > width:
+            keep -= 1
+    t = build(heads, keep)
+    parts: list[RenderableType] = [t]
+    used = [x for x in legend if x.split(" = ")[0] in heads[:keep]]
+    if used:
+        parts.append(Text("  " + "; ".join(used), style="dim"))
+    if keep < len(heads):
+        parts.append(
+            Text(
+                f"  {len(heads) - keep} more columns with --wide: " + ", ".join(names[keep:]),
+                style="dim",
+            )
+        )
+    return Group(*parts)
+
+
+def usd_column(values: Sequence[float]) -> list[str]:
+    """Dollars at one precision for a whole column, never scientific: cents once any figure
+    reaches $100, else four places, or as many as the smallest non-zero figure needs."""
+    from decimal import Decimal
+
+    from unitcost.report.model import fmt_usd
+
+    finite = [abs(v) for v in values if v == v]
+    if any(v >= 100 for v in finite):
+        places = 2
+    else:
+        small = min((v for v in finite if v > 0), default=1.0)
+        places = 4
+        while places < 9 and small < 10 ** -(places - 2):
+            places += 1  # three significant digits for the smallest figure
+    return [fmt_usd(Decimal(repr(v)), places) if v == v else "n/a" for v in values]
+
+
+def _usd_column(nanos: Sequence[int]) -> list[str]:
+    """One precision for a whole column: cents once any figure reaches $100, else 1/100 ¢."""
+    from unitcost.report.model import fmt_usd, usd
+
+    places = 2 if any(abs(n) >= 100_000_000_000 for n in nanos) else 4
+    return [fmt_usd(usd(n), places) for n in nanos]
+
+
+def usage_table(
+    rows: Sequence[dict[str, object]],
+    group_by: Sequence[str],
+    title: str,
+    *,
+    wide: bool = False,
+    per: int = 1_000_000,
+) -> RenderableType:
+    """`unitcost usage`'s table: the grouping columns, then calls, tokens and money, fitted
+    to 80 columns (`wide` adds cached, reasoning, rejected and estimated counts)."""
+
+    def num(row: dict[str, object], key: str) -> int:
+        v = row.get(key)
+        return int(v) if isinstance(v, int | float) else 0
+
+    def nanos(row: dict[str, object], key: str) -> int:
+        if f"{key}_nanos" in row:
+            return num(row, f"{key}_nanos")
+        v = row.get(f"{key}_usd")
+        return round(float(v) * 1e9) if isinstance(v, int | float) else 0  # a v1 store
+
+    unit = "$/1M" if per == 1_000_000 else "$/1K"
+    header: list[tuple[str, str | None]] = [(g, None) for g in group_by]
+    # most telling first: what does not fit moves behind --wide from the right
+    header += [("requests", "req"), ("cost", None), (f"{unit} tokens", unit),
+               ("errors", "err"), ("prompt tokens", "in tok"),
+               ("completion tokens", "out tok"), ("saved by cache", "saved")]  # fmt: skip
+    if wide:
+        header += [("cached tokens", None), ("reasoning tokens", None), ("rejected", None),
+                   ("estimated", None)]  # fmt: skip
+    costs = [nanos(r, "cost") for r in rows]
+    savings = [nanos(r, "saving") for r in rows]
+    cost_text, saving_text = _usd_column(costs), _usd_column(savings)
+    cells = []
+    for i, r in enumerate(rows):
+        tokens = num(r, "prompt_tokens") + num(r, "completion_tokens")
+        # $/token for display only; the sums above stay exact
+        rate = f"${costs[i] / 1e9 / tokens * per:,.4f}" if tokens else "–"
+        line = [("(none)" if r.get(g) in (None, "") else str(r.get(g))) for g in group_by]
+        line += [f"{num(r, 'requests'):,}", cost_text[i], rate, f"{num(r, 'errors'):,}",
+                 f"{num(r, 'prompt_tokens'):,}", f"{num(r, 'completion_tokens'):,}",
+                 saving_text[i]]  # fmt: skip
+        if wide:
+            line += [f"{num(r, k):,}" for k in ("cached_tokens", "reasoning_tokens", "rejected",
+                                                 "estimated")]  # fmt: skip
+        cells.append(line)
+    return fit_table(title, header, cells, wide=wide, left=len(group_by))
