@@ -17,14 +17,17 @@ def serve(
     config: Annotated[Path, typer.Option(help="gateway YAML settings")],
     host: Annotated[str | None, typer.Option(help="overrides the file and UNITCOST_HOST")] = None,
     port: Annotated[int | None, typer.Option(help="overrides the file and UNITCOST_PORT")] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, max=64, help="processes on one port (limits in Redis)")
+    ] = None,
 ) -> None:
     """Run the OpenAI-compatible gateway (default 127.0.0.1:8000)."""
     from unitcost.gateway.server import serve as run
     from unitcost.gateway.settings import load_settings
 
-    settings = load_settings(config)
+    settings = load_settings(config, **({"workers": workers} if workers else {}))
     flags = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
-    run(settings.model_copy(update=flags))
+    run(settings.model_copy(update=flags), config)
 
 
 @app.command()

@@ -15,6 +15,8 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import os
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -53,8 +55,9 @@ Handler = Callable[[Scope, Receive, Send, Principal | None], Awaitable[None]]
 
 
 class Gateway:
-    def __init__(self, settings: GatewaySettings) -> None:
+    def __init__(self, settings: GatewaySettings, announce: bool = False) -> None:
         self.settings = settings
+        self.announce = announce  # print a line at shutdown (`unitcost serve`)
         self.keyring = Keyring(settings)
         self.portfolio = Portfolio(settings)
         classes, self.class_warnings, self.latency = open_classes(settings)
@@ -101,6 +104,13 @@ class Gateway:
         self.services.recorder.observers.append(observe_into(self.latency))
         for warning in self.class_warnings:
             log.warning(warning)
+        if self.recovered and self.announce:
+            print(
+                f"unitcost gateway: {self.recovered} ledger rows recovered from the journal of "
+                "a gateway that stopped without flushing",
+                file=sys.stderr,
+                flush=True,
+            )
         if self.keyring.open:
             log.warning("no API keys configured: the gateway accepts anonymous requests")
         gc.collect()
@@ -117,6 +127,14 @@ class Gateway:
         if self.journal is not None:
             self.journal.close(stored=stored)
         await self.portfolio.close()
+        if self.announce and self.ledger is not None:
+            left = "" if stored else "; the rest stay in the journal for the next start-up"
+            print(
+                f"unitcost gateway (pid {os.getpid()}) stopped: {self.ledger.written} rows "
+                f"written to the ledger{left}",
+                file=sys.stderr,
+                flush=True,
+            )
         return stored
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -130,7 +148,9 @@ class Gateway:
                 return
             if scope["path"] == MESSAGES_PATH and scope["method"] == "POST":  # same pipeline
                 assert self.services is not None, "the lifespan start-up has not run"
-                await handle_messages(scope, receive, send, self.services, self.settings.attribution)
+                await handle_messages(
+                    scope, receive, send, self.services, self.settings.attribution
+                )
                 return
             try:
                 await self._route(scope, receive, send)
@@ -145,7 +165,7 @@ class Gateway:
         path, method = scope["path"], scope["method"]
         handler = self.table.get((method, path))
         if handler is None:
-            known = sorted({p for _, p in self.table} | set(ENDPOINTS))
+            known = sorted({p for _, p in self.table} | set(ENDPOINTS) | {MESSAGES_PATH})
             if path in known:
                 raise InputError(f"method {method} is not allowed on {path}")
             raise NotFoundError(f"no route {path}; the gateway serves {', '.join(known)}")
@@ -182,7 +202,7 @@ class Gateway:
         )
 
     async def _openapi(self, scope: Scope, receive: Receive, send: Send, _: Any) -> None:
-        await send_json(send, 200, openapi_document())
+        await send_json(send, 200, openapi_document([*self.portfolio.names, *self.routes]))
 
     async def _metrics(
         self, scope: Scope, receive: Receive, send: Send, principal: Principal | None

@@ -122,6 +122,37 @@ def openapi_document(models: list[str] | None = None) -> dict[str, Any]:
             ),
             "/v1/completions": _model_endpoint("Text completion", "prompt", _TEXT_OR_LIST, names),
             "/v1/embeddings": _model_endpoint("Embeddings", "input", _TEXT_OR_LIST, names),
+            "/v1/messages": {
+                "post": {
+                    "summary": "Anthropic Messages, through the same pipeline",
+                    "security": [{"bearer": []}],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["model", "messages", "max_tokens"],
+                                    "properties": {
+                                        "model": {
+                                            "type": "string",
+                                            "minLength": 1,
+                                            **({"enum": names} if names else {}),
+                                        },
+                                        "max_tokens": {"type": "integer", "minimum": 1},
+                                        "messages": {"type": "array", "minItems": 1},
+                                        "stream": {"type": "boolean"},
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "responses": {
+                        "200": {"description": "a message, or its events"},
+                        **_errors(400, 401, 404, 429, 502, 504),
+                    },
+                }
+            },
             "/v1/models": {
                 "get": {
                     "summary": "Deployments and routes, with each price card and its origin",

@@ -92,7 +92,7 @@ class Portfolio:
             )
             if card is None:
                 raise InputError(
-                    f"deployment {name}: give a price (list_price, self_hosted or seed); "
+                    f"deployment {name}: give a price (list_price, price_map, self_hosted or seed); "
                     f"the {config.backend} backend has none of its own"
                 )
             dep = Deployment(
