@@ -143,7 +143,8 @@ def _mixes(run: EvalRun, task: TaskResult) -> dict[str, tuple[str, str, MixCompa
         if rate is None or len(rate.members) != 2 or not all(m in by_model for m in rate.members):
             continue
         a, b = (by_model[m] for m in rate.members)
-        common = [i for i in r.items if i in set(a.items) and i in set(b.items)]
+        both = set(a.items) & set(b.items)
+        common = [i for i in r.items if i in both]
         if not common:
             continue
 

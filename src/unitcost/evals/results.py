@@ -215,8 +215,8 @@ def _variant(task_jobs: list[Job], log: EvalLog, fresh_keys: set[str]) -> Varian
             verdict = log.get(request_key(body, job.epoch))
             judged += verdict.cost_nanos if verdict else 0
     items = list(per_item)
-    scores = np.array([np.mean([s for s, _ in per_item[i]]) for i in items], dtype=float)
-    costs = np.array([np.mean([c for _, c in per_item[i]]) for i in items], dtype=float)
+    scores = np.array([sum(s for s, _ in per_item[i]) / len(per_item[i]) for i in items])
+    costs = np.array([sum(c for _, c in per_item[i]) / len(per_item[i]) for i in items])
     return VariantResult(
         first.task.name,
         first.variant.name,
@@ -241,7 +241,8 @@ def compare(
     a: VariantResult, b: VariantResult, resamples: int, level: float, seed: int
 ) -> Comparison:
     """a − b on the items both answered, resampled together."""
-    common = [i for i in a.items if i in set(b.items)]
+    in_b = set(b.items)
+    common = [i for i in a.items if i in in_b]
     ia = {item: k for k, item in enumerate(a.items)}
     ib = {item: k for k, item in enumerate(b.items)}
     sa = np.array([a.scores[ia[i]] for i in common], dtype=float)
