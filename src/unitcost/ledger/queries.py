@@ -89,9 +89,12 @@ class Period:
             if day is None:
                 continue
             try:
-                time.strptime(day, "%Y-%m-%d")
+                # strict: days are compared as text, so 2026-3-1 must not pass for 2026-03-01
+                ok = len(day) == 10 and bool(time.strptime(day, "%Y-%m-%d"))
             except (TypeError, ValueError):
-                raise InputError(f"{name}: {day!r} is not a date; accepted: YYYY-MM-DD") from None
+                ok = False
+            if not ok:
+                raise InputError(f"{name}: {day!r} is not a date; accepted: YYYY-MM-DD")
         if self.since and self.until and self.since > self.until:
             raise InputError(f"since: {self.since} is after until {self.until}")
 

@@ -75,7 +75,8 @@ def spend_chart(per_day: Mapping[str, Table]) -> bytes:
         ax.set_ylabel("$ per day")
         ax.set_xlabel("day (UTC)")
         _day_ticks(ax, days)
-        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+        if series:
+            ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     fig.tight_layout()
     return png_bytes(fig)
 

@@ -170,7 +170,8 @@ def build_ledger_report(
         Section(
             "Spend over time",
             [*totals, *per_day.values()],
-            [("spend_over_time", lambda: charts.spend_chart(per_day))],
+            [("spend_over_time", lambda: charts.spend_chart(per_day))] if cells else [],
+            "" if cells else "The ledger has no rows in this period.",
         )
     )
     secs.append(

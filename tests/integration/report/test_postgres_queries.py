@@ -53,3 +53,28 @@ def test_postgres_matches_sqlite(pg_url: str, tmp_path: Path) -> None:
     finally:
         sqlite.close()
         pg.close()
+
+
+def test_live_cube_on_postgres_rereads_the_last_day(pg_url: str) -> None:
+    from dataclasses import replace
+
+    from unitcost.report.live import LiveCube
+
+    live = LiveCube(pg_url, ttl=0.0)
+    try:
+        before = sum(c.cost_nanos for c in live.cells())
+        store = open_store(pg_url)
+        try:  # one more row on the last day seen, one on a new day
+            store.append(
+                [
+                    replace(ROWS[6], id="pg-late-1"),
+                    replace(ROWS[6], id="pg-late-2", ts=ROWS[6].ts + 86400),
+                ]
+            )
+        finally:
+            store.close()
+        cells = live.cells()
+        assert sum(c.cost_nanos for c in cells) == before + 2 * 8_000_000
+        assert max(c.day for c in cells) == "2026-03-11"
+    finally:
+        live.close()

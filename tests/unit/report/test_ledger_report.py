@@ -184,3 +184,16 @@ def test_write_report_files(tmp_path: Path) -> None:
 def test_bad_period_is_one_line() -> None:
     with pytest.raises(InputError, match="since: '2026-13-01' is not a date"):
         q.Period("2026-13-01")
+
+
+def test_loose_dates_are_refused() -> None:
+    # days compare as text in SQL: 2026-3-1 would silently select nothing
+    with pytest.raises(InputError, match="since: '2026-3-1' is not a date; accepted: YYYY-MM-DD"):
+        q.Period("2026-3-1")
+
+
+def test_empty_period_writes_a_report_without_charts(tmp_path: Path) -> None:
+    url = make_ledger(tmp_path)
+    html = write_ledger_report(url, tmp_path / "out", since="2027-01-01")
+    assert "no rows in this period" in html.read_text(encoding="utf-8")
+    assert not list((tmp_path / "out").glob("*.png"))
