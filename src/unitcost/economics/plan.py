@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -182,8 +183,10 @@ def solve(
     demand_scale: float = 1.0,
     objective: str = "cost",
     relax: bool = False,
+    replicas: Sequence[int] | None = None,
 ) -> Solution:
-    """One MILP (or its LP relaxation with `relax`); objective "cost" or "power"."""
+    """One MILP (or its LP relaxation with `relax`); objective "cost" or "power". With
+    `replicas`, the mix is fixed and only the traffic split is solved: a given fleet's cost."""
     kinds, buckets, f = inp.candidates, inp.buckets, inp.facility
     pairs = [
         (k, b, caps[(kind.name, bucket.name)].requests_per_s)
@@ -223,7 +226,10 @@ def solve(
         a[-1, :] = watts_idle
         hi[-1] = (f.power_cap_mw or 0.0) * 1e6
     upper = np.full(nk + ny, np.inf)
-    if availability:
+    lower = np.zeros(nk + ny)
+    if replicas is not None:
+        lower[:nk] = upper[:nk] = np.asarray(replicas, dtype=float)
+    elif availability:
         for k, kind in enumerate(kinds):
             if kind.available is not None:
                 upper[k] = kind.available // kind.accelerators
@@ -233,7 +239,7 @@ def solve(
     res = milp(
         c,
         constraints=LinearConstraint(a, lo, hi),
-        bounds=Bounds(np.zeros(nk + ny), upper),
+        bounds=Bounds(lower, upper),
         integrality=integrality,
         options={"mip_rel_gap": MIP_GAP},
     )
