@@ -174,6 +174,13 @@ class Dashboard:
             return await _send(send, status, _error(exc.message, kind), json_type)
         await _send(send, 200, body, json_type)
 
+    def warm(self) -> threading.Thread:
+        """Build the cube in a background thread (call at start-up), so the first page load
+        does not wait for a full read of a big ledger."""
+        t = threading.Thread(target=self.live.cells, name="unitcost-dashboard-warm", daemon=True)
+        t.start()
+        return t
+
     def close(self) -> None:
         self.live.close()
 

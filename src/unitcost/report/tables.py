@@ -24,6 +24,7 @@ from unitcost.report.model import fmt_usd
 
 __all__ = [
     "WIDTH",
+    "demo_table",
     "estimate_view",
     "fit_table",
     "money",
@@ -79,9 +80,15 @@ def estimate_view(result: Result) -> RenderableType:
     parts: list[RenderableType] = []
     w = result.workload
     per_request = f"$/request ({as_float(w.input_tokens):g} in, {as_float(w.output_tokens):g} out)"
-    header = [("deployment", None), ("$/1K input", "$/1K in"), ("$/1K output", "$/1K out"),
-              (per_request, "$/req"), ("Wh/1K output", "Wh/1K"),
-              ("gCO2e/1K output", "gCO2e/1K"), ("priced by", None)]  # fmt: skip
+    header = [
+        ("deployment", None),
+        ("$/1K input", "$/1K in"),
+        ("$/1K output", "$/1K out"),
+        (per_request, "$/req"),
+        ("Wh/1K output", "Wh/1K"),
+        ("gCO2e/1K output", "gCO2e/1K"),
+        ("priced by", None),
+    ]
     deps = list(result.deployments.values())
     cols = [
         usd_column([as_float(d.unit_cost.usd_per_1k_input) for d in deps]),
@@ -89,11 +96,17 @@ def estimate_view(result: Result) -> RenderableType:
         usd_column([as_float(d.unit_cost.usd_per_request(w)) for d in deps]),
     ]
     rows = [
-        [d.name, cols[0][i], cols[1][i], cols[2][i],
-         number(as_float(d.unit_cost.wh_per_1k_output), 3) if d.tco else "–",
-         number(as_float(d.unit_cost.carbon_g_per_1k_output), 3) if d.tco else "–", d.kind]
+        [
+            d.name,
+            cols[0][i],
+            cols[1][i],
+            cols[2][i],
+            number(as_float(d.unit_cost.wh_per_1k_output), 3) if d.tco else "–",
+            number(as_float(d.unit_cost.carbon_g_per_1k_output), 3) if d.tco else "–",
+            d.kind,
+        ]
         for i, d in enumerate(deps)
-    ]  # fmt: skip
+    ]
     parts.append(fit_table(f"{result.scenario.name}: unit cost per deployment", header, rows))
     for name, d in result.deployments.items():
         breakdown = d.tco.cost if d.tco else (d.seed.per_token if d.seed else None)
@@ -134,18 +147,30 @@ def estimate_view(result: Result) -> RenderableType:
     if result.features:
         total = result.total
         pnls = [*result.features, *([total] if total else [])]
-        header = [("feature", None), ("requests", "req"), ("revenue", None),
-                  ("inference", "infer."), ("eval/safety", "eval"), ("training", "train."),
-                  ("fixed", None), ("COGS", None), ("gross margin", "margin")]  # fmt: skip
+        header = [
+            ("feature", None),
+            ("requests", "req"),
+            ("revenue", None),
+            ("inference", "infer."),
+            ("eval/safety", "eval"),
+            ("training", "train."),
+            ("fixed", None),
+            ("COGS", None),
+            ("gross margin", "margin"),
+        ]
         money_cols = [
             usd_column([as_float(getattr(p, k)) for p in pnls])
             for k in ("revenue", "inference", "eval_safety", "training", "fixed", "cogs")
         ]
         rows = [
-            [p.name, f"{as_float(p.requests):,.0f}", *(c[i] for c in money_cols),
-             f"{as_float(p.gross_margin) * 100:.1f}%"]
+            [
+                p.name,
+                f"{as_float(p.requests):,.0f}",
+                *(c[i] for c in money_cols),
+                f"{as_float(p.gross_margin) * 100:.1f}%",
+            ]
             for i, p in enumerate(pnls)
-        ]  # fmt: skip
+        ]
         parts.append(fit_table("feature P&L per month", header, rows))
     return Group(*parts)
 
@@ -165,10 +190,15 @@ def percentile_table(mc: MonteCarlo) -> RenderableType:
 def tornado_table(output: str, base: float, bars: list[TornadoBar]) -> RenderableType:
     names = short_inputs([b.input for b in bars])
     rows = [
-        [name, f"{number(b.low)} – {number(b.high)}", number(b.output_at_low, 5),
-         number(b.output_at_high, 5), number(b.swing, 4)]
+        [
+            name,
+            f"{number(b.low)} – {number(b.high)}",
+            number(b.output_at_low, 5),
+            number(b.output_at_high, 5),
+            number(b.swing, 4),
+        ]
         for name, b in zip(names, bars, strict=True)
-    ]  # fmt: skip
+    ]
     return fit_table(
         f"sensitivity of {output} (base {number(base, 5)})",
         [
@@ -181,3 +211,40 @@ def tornado_table(output: str, base: float, bars: list[TornadoBar]) -> Renderabl
         rows,
         left=2,
     )
+
+
+def demo_table(title: str, rows: Sequence[dict[str, object]]) -> RenderableType:
+    """`unitcost demo`'s per-deployment table, fitted to 80 columns. Each row: name,
+    requests, accuracy (a share), prompt_tokens, completion_tokens, reasoning_tokens,
+    cost_usd, usd_per_1k_tokens."""
+
+    def f(r: dict[str, object], k: str) -> float:
+        v = r.get(k)
+        return float(v) if isinstance(v, int | float) else float("nan")
+
+    cost = usd_column([f(r, "cost_usd") for r in rows])
+    per_m = usd_column([f(r, "usd_per_1k_tokens") * 1000 for r in rows])
+    header = [
+        ("deployment", None),
+        ("requests", "req"),
+        ("accuracy", "acc"),
+        ("cost", None),
+        ("$/1M tokens", "$/1M"),
+        ("prompt tokens", "in tok"),
+        ("completion tokens", "out tok"),
+        ("of which reasoning", "reasoning"),
+    ]
+    cells = [
+        [
+            str(r.get("name")),
+            f"{int(f(r, 'requests')):,}",
+            f"{f(r, 'accuracy') * 100:.1f}%",
+            cost[i],
+            per_m[i],
+            f"{int(f(r, 'prompt_tokens')):,}",
+            f"{int(f(r, 'completion_tokens')):,}",
+            f"{int(f(r, 'reasoning_tokens')):,}",
+        ]
+        for i, r in enumerate(rows)
+    ]
+    return fit_table(title, header, cells)

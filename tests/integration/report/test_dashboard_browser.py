@@ -51,6 +51,7 @@ def dashboard(tmp_path: Path) -> Iterator[str]:
         authorize=authorize,
         inputs=ReportInputs(budgets_usd={"acme": Decimal("0.10")}),
     )
+    app.warm().join(30)  # the gateway warms it at start-up
     port = _free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")

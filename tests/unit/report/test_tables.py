@@ -73,3 +73,35 @@ def test_columns_that_cannot_fit_are_named() -> None:
     lines = _render(fit_table("t", header, rows))
     assert max(len(x) for x in lines) <= 80
     assert "more columns with --wide: column" in "\n".join(lines)
+
+
+def test_demo_table_keeps_cost_within_80_columns() -> None:
+    from unitcost.report.tables import demo_table
+
+    rows = [
+        {
+            "name": "gemini-3.1-pro-preview",
+            "requests": 258,
+            "accuracy": 0.953,
+            "prompt_tokens": 59_120,
+            "completion_tokens": 1_985_891,
+            "reasoning_tokens": 1_793_332,
+            "cost_usd": 23.95,
+            "usd_per_1k_tokens": 0.01171,
+        },
+        {
+            "name": "smollm2-local",
+            "requests": 3,
+            "accuracy": 0.0,
+            "prompt_tokens": 602,
+            "completion_tokens": 134,
+            "reasoning_tokens": 0,
+            "cost_usd": 0.0004809,
+            "usd_per_1k_tokens": 0.0006534,
+        },
+    ]
+    lines = _render(demo_table("demo", rows))
+    text = "\n".join(lines)
+    assert max(len(x) for x in lines) <= 80
+    assert "$23.950000" in text and "$0.000481" in text and "$0.6534" in text
+    assert "95.3%" in text and "…" not in text
