@@ -21,8 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from unitcost.routing.embeddings import Embedder
-from unitcost.routing.learned import embed_cached
+from unitcost.routing.embeddings import Embedder, embed_cached
 
 DATA = (
     Path(__file__).resolve().parents[2]

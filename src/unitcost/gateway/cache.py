@@ -6,9 +6,15 @@
 
 - Exact keys hash the tenant, the deployment and every request field that can change the
   answer (all but `model`, `stream`, `stream_options` and `user`), in canonical JSON.
-- Semantic lookups embed the conversation and search the vectors stored for the same
-  tenant, deployment and other parameters; a hit needs cosine ≥ the threshold. Tenants and
-  deployments never see each other's entries.
+- Semantic lookups embed the question (the last user message, or a completion's prompt)
+  and search only the entries stored under the same tenant, deployment, every other
+  request field (sampling parameters, tools, response format ...) *and* the conversation
+  before that question (system prompt, earlier turns): a change of any of them is another
+  partition, so a hit never crosses it. The nearest few entries above a cosine floor then
+  go to a verifier (`routing.duplicates.DuplicateVerifier`, a pair classifier over both
+  questions: numbers, names, negations, wording and the vectors), and only an entry it
+  accepts is served. Without a verifier (`verifier=None`) a hit needs cosine ≥ the
+  configured threshold, as before.
 - Sampled answers (temperature > 0, OpenAI's default when absent) are not cached unless the
   route or deployment opts in: returning one sample forever changes the product.
 - Answers live in process memory (LRU, bounded by count and TTL) or in Redis, so gateway
@@ -22,17 +28,27 @@ import hashlib
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 import orjson
 from numpy.typing import NDArray
 
 from unitcost.gateway.settings import CacheConfig
-from unitcost.wire.openai import conversation
+from unitcost.routing.duplicates import DuplicateVerifier
+from unitcost.wire.openai import content_text
 
-__all__ = ["CachedAnswer", "Probe", "ResponseCache", "SemanticIndex", "exact_key", "is_cacheable"]
+__all__ = [
+    "CachedAnswer",
+    "Probe",
+    "ResponseCache",
+    "SemanticIndex",
+    "exact_key",
+    "is_cacheable",
+    "semantic_parts",
+]
 
 _IGNORED = ("model", "stream", "stream_options", "user")
 
@@ -66,6 +82,30 @@ def is_cacheable(body: dict[str, Any], allow_sampling: bool) -> bool:
 def _params(body: dict[str, Any], drop: tuple[str, ...]) -> bytes:
     kept = {k: v for k, v in body.items() if k not in drop}
     return orjson.dumps(kept, option=orjson.OPT_SORT_KEYS)
+
+
+def semantic_parts(body: dict[str, Any]) -> tuple[str, str] | None:
+    """(context, question): the question is what the semantic stage compares; the context is
+    everything else that can change the answer, hashed into the partition. None when the
+    request does not end in a user's question (a tool result, say): exact caching only."""
+    if isinstance(body.get("prompt"), str):
+        context = _params(body, (*_IGNORED, "prompt"))
+        return hashlib.sha256(context).hexdigest(), str(body["prompt"])
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        return None
+    last = messages[-1]
+    if not isinstance(last, dict) or last.get("role") != "user":
+        return None
+    question = content_text(last.get("content"))
+    if not question.strip():
+        return None
+    context = _params(body, (*_IGNORED, "messages")) + orjson.dumps(
+        messages[:-1], option=orjson.OPT_SORT_KEYS
+    )
+    extra = {k: v for k, v in last.items() if k != "content"}  # a name, say
+    context += orjson.dumps(extra, option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(context).hexdigest(), question
 
 
 def exact_key(tenant: str, deployment: str, body: dict[str, Any]) -> str:
@@ -134,8 +174,16 @@ class RedisStore:
         await self.client.aclose()
 
 
+@dataclass(frozen=True)
+class Candidate:
+    key: str
+    text: str
+    vector: NDArray[np.float32]
+    cosine: float
+
+
 class SemanticIndex:
-    """Unit vectors per partition, searched by inner product (cosine).
+    """Unit vectors (and their question texts) per partition, searched by inner product.
 
     Small partitions are scanned exactly; past `hnsw_after` entries a partition moves to a
     faiss HNSW graph, whose search stays well under a millisecond at 100,000 entries."""
@@ -145,14 +193,18 @@ class SemanticIndex:
         self.parts: dict[str, _Partition] = {}
         self._lock = threading.Lock()
 
-    def add(self, partition: str, vector: NDArray[np.float32], key: str) -> None:
+    def add(self, partition: str, vector: NDArray[np.float32], key: str, text: str = "") -> None:
         with self._lock:
             part = self.parts.setdefault(partition, _Partition(self.dimensions, self.hnsw_after))
-            part.add(vector, key)
+            part.add(vector, key, text)
 
     def search(self, partition: str, vector: NDArray[np.float32]) -> tuple[str, float] | None:
+        found = self.nearest(partition, vector, 1)
+        return (found[0].key, found[0].cosine) if found else None
+
+    def nearest(self, partition: str, vector: NDArray[np.float32], k: int) -> list[Candidate]:
         part = self.parts.get(partition)
-        return None if part is None else part.search(vector)
+        return [] if part is None else part.nearest(vector, k)
 
     def __len__(self) -> int:
         return sum(len(p.keys) for p in self.parts.values())
@@ -162,11 +214,13 @@ class _Partition:
     def __init__(self, dimensions: int, hnsw_after: int) -> None:
         self.dimensions, self.hnsw_after = dimensions, hnsw_after
         self.keys: list[str] = []
+        self.texts: list[str] = []
         self.matrix = np.zeros((64, dimensions), dtype=np.float32)  # grows by doubling
         self.hnsw: Any = None
 
-    def add(self, vector: NDArray[np.float32], key: str) -> None:
+    def add(self, vector: NDArray[np.float32], key: str, text: str) -> None:
         row = vector.reshape(1, -1).astype(np.float32)
+        self.texts.append(text)
         if self.hnsw is not None:
             self.hnsw.add(row)
             self.keys.append(key)
@@ -184,17 +238,22 @@ class _Partition:
             self.hnsw.add(self.matrix[: len(self.keys)])
             self.matrix = np.zeros((0, self.dimensions), dtype=np.float32)
 
-    def search(self, vector: NDArray[np.float32]) -> tuple[str, float] | None:
+    def nearest(self, vector: NDArray[np.float32], k: int) -> list[Candidate]:
         if not self.keys:
-            return None
+            return []
         if self.hnsw is not None:
-            scores, ids = self.hnsw.search(vector.reshape(1, -1).astype(np.float32), 1)
-            if ids[0][0] < 0:
-                return None
-            return self.keys[int(ids[0][0])], float(scores[0][0])
+            scores, ids = self.hnsw.search(vector.reshape(1, -1).astype(np.float32), k)
+            found = [(int(i), float(c)) for i, c in zip(ids[0], scores[0], strict=True) if i >= 0]
+            return [
+                Candidate(self.keys[i], self.texts[i], self.hnsw.reconstruct(i), c)
+                for i, c in found
+            ]
         sims = self.matrix[: len(self.keys)] @ vector.reshape(-1)
-        best = int(np.argmax(sims))
-        return self.keys[best], float(sims[best])
+        top = np.argsort(-sims)[:k]
+        return [
+            Candidate(self.keys[i], self.texts[i], self.matrix[i], float(sims[i]))
+            for i in map(int, top)
+        ]
 
 
 @dataclass
@@ -204,10 +263,24 @@ class Probe:
     hit: CachedAnswer | None = None
     how: str = ""
     vector: NDArray[np.float32] | None = None
+    question: str = ""
 
 
 class ResponseCache:
-    def __init__(self, config: CacheConfig) -> None:
+    """`verifier`: the semantic stage's second check; "shipped" loads the one in the package
+    (trained on QQP pairs), None falls back to the cosine threshold alone. `embedder`:
+    texts → unit vectors; by default MiniLM at the verifier's `max_tokens` (the vectors it
+    was trained on), else at `semantic.max_tokens`."""
+
+    CANDIDATES = 4  # nearest entries verified per lookup
+
+    def __init__(
+        self,
+        config: CacheConfig,
+        *,
+        verifier: DuplicateVerifier | Literal["shipped"] | None = "shipped",
+        embedder: Callable[[list[str]], NDArray[np.float32]] | None = None,
+    ) -> None:
         self.config = config
         self.store: _Store = (
             RedisStore(config.redis_url, config.ttl_s)
@@ -215,47 +288,66 @@ class ResponseCache:
             else MemoryStore(config.max_entries, config.ttl_s)
         )
         self.index = SemanticIndex() if config.semantic.enabled else None
-        self._embedder: Any = None
+        self.verifier = (
+            (DuplicateVerifier.load() if verifier == "shipped" else verifier)
+            if config.semantic.enabled
+            else None
+        )
+        self._embedder = embedder
 
     @property
     def enabled(self) -> bool:
         return self.config.exact or self.index is not None
 
-    def _embed(self, body: dict[str, Any]) -> NDArray[np.float32]:
-        from unitcost.routing.embeddings import default_embedder
-
+    def embed(self, text: str) -> NDArray[np.float32]:
         if self._embedder is None:
-            self._embedder = default_embedder(self.config.semantic.max_tokens)
-        vector: NDArray[np.float32] = self._embedder.embed([conversation(body)])[0]
+            from unitcost.routing.embeddings import default_embedder
+
+            tokens = self.verifier.max_tokens if self.verifier else self.config.semantic.max_tokens
+            self._embedder = default_embedder(tokens).embed
+        vector: NDArray[np.float32] = self._embedder([text])[0]
         return vector
 
-    @staticmethod
-    def _partition(tenant: str, deployment: str, body: dict[str, Any]) -> str:
-        params = hashlib.sha256(_params(body, (*_IGNORED, "messages", "prompt"))).hexdigest()
-        return f"{tenant}:{deployment}:{params}"
+    def _lookup(self, partition: str, question: str) -> tuple[NDArray[np.float32], str | None, str]:
+        """Embed, search, verify: (vector, key of the accepted entry or None, how)."""
+        assert self.index is not None
+        vector = self.embed(question)
+        if self.verifier is None:
+            found = self.index.search(partition, vector)
+            if found is not None and found[1] >= self.config.semantic.threshold:
+                return vector, found[0], f"semantic {found[1]:.3f}"
+            return vector, None, ""
+        best: tuple[float, Candidate] | None = None
+        for c in self.index.nearest(partition, vector, self.CANDIDATES):
+            p = self.verifier.probability(question, c.text, vector, c.vector)
+            if best is None or p > best[0]:
+                best = (p, c)
+        if best is not None and self.verifier.accepts(best[0]):
+            return vector, best[1].key, f"semantic {best[1].cosine:.3f} verified {best[0]:.2f}"
+        return vector, None, ""
 
     async def probe(self, tenant: str, deployment: str, body: dict[str, Any]) -> Probe:
         """Look the request up; the probe remembers its key (and vector) for `store`."""
-        probe = Probe(
-            exact_key(tenant, deployment, body), self._partition(tenant, deployment, body)
-        )
+        parts = semantic_parts(body)
+        partition = f"{tenant}:{deployment}:{parts[0] if parts else ''}"
+        probe = Probe(exact_key(tenant, deployment, body), partition)
         if self.config.exact:
             probe.hit = await self.store.get(probe.key)
             if probe.hit is not None:
                 probe.how = "exact"
                 return probe
-        if self.index is not None:
-            probe.vector = await asyncio.to_thread(self._embed, body)
-            found = self.index.search(probe.partition, probe.vector)
-            if found is not None and found[1] >= self.config.semantic.threshold:
-                probe.hit = await self.store.get(found[0])
-                probe.how = f"semantic {found[1]:.3f}"
+        if self.index is not None and parts is not None:
+            probe.question = parts[1]
+            probe.vector, key, how = await asyncio.to_thread(self._lookup, partition, parts[1])
+            if key is not None:
+                probe.hit = await self.store.get(key)
+                probe.how = how if probe.hit is not None else ""
         return probe
 
     async def store_answer(self, probe: Probe, answer: CachedAnswer) -> None:
         await self.store.put(probe.key, answer)
         if self.index is not None and probe.vector is not None:
-            self.index.add(probe.partition, probe.vector, probe.key)
+            self.index.add(probe.partition, probe.vector, probe.key, probe.question)
 
     async def close(self) -> None:
         await self.store.close()

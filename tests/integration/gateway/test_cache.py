@@ -67,20 +67,25 @@ def test_routes_may_opt_in_to_caching_sampled_answers(run_gateway, fake_upstream
     assert fake_upstream.behaviour.calls == 1
 
 
-def test_semantic_cache_is_isolated_per_tenant(run_gateway, fake_upstream) -> None:  # type: ignore[no-untyped-def]
-    gw = cached(run_gateway, fake_upstream, semantic={"enabled": True, "threshold": 0.85})
+def test_semantic_cache_is_isolated_per_tenant_and_system_prompt(
+    run_gateway, fake_upstream
+) -> None:  # type: ignore[no-untyped-def]
+    gw = cached(run_gateway, fake_upstream, semantic={"enabled": True})
     acme, globex = gw.client(), gw.client(key=TENANT_KEYS["globex"])
-    paraphrase = [{"role": "user", "content": "Which city is the capital of France?"}]
+    same = [{"role": "user", "content": "what is the capital of france"}]
     acme.chat.completions.create(model="fake", messages=Q, temperature=0)
-    globex.chat.completions.create(model="fake", messages=paraphrase, temperature=0)
+    globex.chat.completions.create(model="fake", messages=same, temperature=0)
     assert fake_upstream.behaviour.calls == 2  # another tenant never sees acme's answers
-    hit = acme.chat.completions.with_raw_response.create(
-        model="fake", messages=paraphrase, temperature=0
-    )
+    hit = acme.chat.completions.with_raw_response.create(model="fake", messages=same, temperature=0)
     assert hit.headers["x-unitcost-cache"].startswith("semantic 0.")
-    unrelated = [{"role": "user", "content": "How do I bake sourdough bread?"}]
-    acme.chat.completions.create(model="fake", messages=unrelated, temperature=0)
-    assert fake_upstream.behaviour.calls == 3
+    assert "verified 1.00" in hit.headers["x-unitcost-cache"]
+    briefed = [{"role": "system", "content": "Answer in French."}, *same]
+    acme.chat.completions.create(model="fake", messages=briefed, temperature=0)
+    near_miss = [{"role": "user", "content": "What is the capital of Germany?"}]
+    acme.chat.completions.create(model="fake", messages=near_miss, temperature=0)
+    assert fake_upstream.behaviour.calls == 4  # a new system prompt, another question: misses
+    row = gw.records(expect=5)[2]
+    assert row.status == "cache_hit" and row.route_reason.startswith("cache hit (semantic")
 
 
 def test_redis_cache_is_shared_by_two_gateway_processes(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
 import asyncio
+import time
 
 import numpy as np
 import pytest
@@ -84,3 +85,105 @@ def test_cascade_checks() -> None:
         ]
     }
     assert passes_check(CascadeCheck(min_mean_logprob=-1.5), low) == "mean logprob -2.00 < -1.5"
+
+
+# --- the semantic stage: partitions, the verifier, the vectors ---------------------------
+
+from unitcost.gateway.cache import ResponseCache, semantic_parts  # noqa: E402
+from unitcost.gateway.settings import CacheConfig  # noqa: E402
+from unitcost.routing.duplicates import DuplicateVerifier  # noqa: E402
+
+QUESTION = "How do I lose 5 kg in a month?"
+
+
+def chat(question: str = QUESTION, system: str = "Be brief.", **extra: object) -> dict[str, object]:
+    messages = [{"role": "system", "content": system}, {"role": "user", "content": question}]
+    return {"model": "m", "messages": messages, "temperature": 0, **extra}
+
+
+def test_the_semantic_context_holds_everything_but_the_question() -> None:
+    context, question = semantic_parts(chat()) or ("", "")
+    assert question == QUESTION
+    assert semantic_parts(chat("Other words?"))[0] == context  # type: ignore[index]
+    tool = [{"type": "function", "function": {"name": "f", "parameters": {}}}]
+    for changed in (
+        chat(system="Answer in French."),
+        chat(tools=tool),
+        chat(temperature=0.2),
+        chat(top_p=0.5),
+        chat(max_tokens=5),
+        chat(response_format={"type": "json_object"}),
+    ):
+        assert semantic_parts(changed)[0] != context  # type: ignore[index]
+    assert semantic_parts(chat(stream=True, user="u"))[0] == context  # type: ignore[index]
+    tool_turn = {"model": "m", "messages": [{"role": "tool", "content": "42"}]}
+    assert semantic_parts(tool_turn) is None  # not a question: exact caching only
+
+
+@pytest.fixture(scope="module")
+def semantic() -> ResponseCache:
+    return ResponseCache(CacheConfig(semantic={"enabled": True}))
+
+
+def remember(cache: ResponseCache, tenant: str, deployment: str, body: dict[str, object]) -> None:
+    async def run() -> None:
+        probe = await cache.probe(tenant, deployment, body)
+        assert probe.hit is None
+        await cache.store_answer(probe, CachedAnswer(b"{}", 0.1, 1, 1, created=time.time()))
+
+    asyncio.run(run())
+
+
+def hit(cache: ResponseCache, tenant: str, deployment: str, body: dict[str, object]) -> str:
+    return asyncio.run(cache.probe(tenant, deployment, body)).how
+
+
+def test_semantic_hits_never_cross_tenant_deployment_or_context(semantic: ResponseCache) -> None:
+    remember(semantic, "acme", "mini", chat())
+    assert hit(semantic, "acme", "mini", chat("how do i lose 5 kg in a month")).startswith(
+        "semantic"
+    )
+    same = chat("how do i lose 5 kg in a month")
+    assert hit(semantic, "globex", "mini", same) == ""  # another tenant
+    assert hit(semantic, "acme", "pro", same) == ""  # another deployment
+    assert hit(semantic, "acme", "mini", {**same, "temperature": 0.3}) == ""
+    tool = [{"type": "function", "function": {"name": "f", "parameters": {}}}]
+    assert hit(semantic, "acme", "mini", {**same, "tools": tool}) == ""
+    assert hit(semantic, "acme", "mini", chat("how do i lose 5 kg in a month", "Be rude.")) == ""
+
+
+def test_the_verifier_refuses_a_near_miss_the_cosine_would_serve(semantic: ResponseCache) -> None:
+    remember(semantic, "t", "d", chat("How do I lose 5 kg in a month?"))
+    near_miss = chat("How do I lose 10 kg in a month?")
+    assert hit(semantic, "t", "d", near_miss) == ""
+    vectors = (
+        semantic.embed("How do I lose 5 kg in a month?"),
+        semantic.embed("How do I lose 10 kg in a month?"),
+    )
+    assert float(vectors[0] @ vectors[1]) > 0.85  # what the cosine alone would have served
+    no_verifier = ResponseCache(
+        CacheConfig(semantic={"enabled": True, "threshold": 0.85}), verifier=None
+    )
+    remember(no_verifier, "t", "d", chat("How do I lose 5 kg in a month?"))
+    assert hit(no_verifier, "t", "d", near_miss).startswith("semantic 0.")
+
+
+def test_a_verifier_accepts_the_same_words_and_rejects_other_numbers() -> None:
+    verifier = DuplicateVerifier.load()
+    same = ("What is the capital of France?", "what is the capital of   france")
+    u = v = np.ones(384, dtype=np.float32) / np.sqrt(384)
+    assert verifier.probability(*same, u, v) == 1.0
+    far = np.zeros(384, dtype=np.float32)
+    far[0] = 1.0
+    assert verifier.probability("Why is the sky blue?", "How do magnets work?", u, far) == 0.0
+
+
+def test_a_text_embedded_alone_or_in_a_batch_gets_the_same_vector(semantic: ResponseCache) -> None:
+    from unitcost.routing.embeddings import default_embedder
+
+    embedder = default_embedder(24)
+    texts = ["short", "What is the capital of France?", "a much longer question " * 4]
+    batch = embedder.embed(texts)
+    for i, text in enumerate(texts):
+        assert np.array_equal(embedder.embed([text])[0], batch[i])
+    assert np.array_equal(embedder.embed_many(texts, batch=2), batch)
