@@ -5,7 +5,7 @@
     ...           overlap=0.5, collective_latency_s=24e-6)
     >>> e = lookup(fit, "AMD", "fp8", "vllm")
     >>> e.mfu, e.mfu_from
-    (0.38, 'fp8')
+    (0.38, 'fp8, 1 pt')
 
 Each fitted point leaves one implied value under its key (vendor, precision class, stack).
 A lookup takes the median of the values at the first level of this order that has any:

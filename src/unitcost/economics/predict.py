@@ -4,7 +4,7 @@
     >>> p = Point(name="x", kind="decode", accelerator="A100-80GB", model="llama-2-7b",
     ...           input_tokens=5, output_tokens=200, measured=104.9, source="gpt-fast")
     >>> round(implied_mbu(load_catalog(), p, 0.0), 2)
-    0.68
+    0.7
 
 A point's `kind` says what `measured` is (catalog/data/calibration.yaml lists them). The
 prediction runs the same roofline that prices deployments, at the efficiencies a user

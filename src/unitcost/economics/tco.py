@@ -5,7 +5,7 @@
     >>> tco = accelerator_hour(TCOInputs(h100, lease_usd_per_hour=2.5, pue=1.2,
     ...                                  electricity_usd_per_kwh=0.08))
     >>> round(float(tco.cost.total), 4)
-    2.5806
+    2.547
 
 Energy is computed bottom-up: power × average load × PUE × $/kWh. Water is IT energy × WUE
 (WUE is defined per kWh of IT energy); carbon is facility energy × grid intensity. A price
