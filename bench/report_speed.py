@@ -56,7 +56,7 @@ SELECT 'c' || CAST(i AS VARCHAR) AS id, 'r' || CAST(i AS VARCHAR) AS request_id,
   400.0 + h % 3000 AS latency_ms, 'list price: bench' AS price_origin,
   CASE WHEN h % 200 < 9 AND h % 200 <> 7 AND h % 100 >= 3 THEN 'upstream answered 502'
        WHEN h % 200 = 7 THEN 'rate limit' END AS error,
-  'key-' || CAST(h % 40 AS VARCHAR) AS key_id, NULL AS workload_class,
+  'key-' || CAST(h % 40 AS VARCHAR) AS key_id, CAST(NULL AS VARCHAR) AS workload_class,
   0 AS cache_write_tokens, 380.0 AS upstream_ms,
   {paid} * (200 + h % 1800 - h % 150) * (250 + 500 * (h % 6)) AS cost_input_nanos,
   {paid} * (h % 150) * 25 AS cost_cached_input_nanos, 0 AS cost_cache_write_nanos,
@@ -65,9 +65,10 @@ SELECT 'c' || CAST(i AS VARCHAR) AS id, 'r' || CAST(i AS VARCHAR) AS request_id,
   {paid} * ((200 + h % 1800 - h % 150) * (250 + 500 * (h % 6)) + (h % 150) * 25
      + (20 + h % 600) * (1000 + 2000 * (h % 6))) AS cost_nanos,
   CASE WHEN h % 100 < 3 AND h % 200 <> 7 THEN 900000 ELSE 0 END AS saving_nanos,
-  0 AS hold_micros, NULL AS guard_action, NULL AS guard_reasons, NULL AS guard_ms, {day} AS day
+  0 AS hold_micros, CAST(NULL AS VARCHAR) AS guard_action,
+  CAST(NULL AS VARCHAR) AS guard_reasons, CAST(NULL AS DOUBLE PRECISION) AS guard_ms, {day} AS day
 FROM (SELECT i, {start} + i * ({month}.0 / {n}) AS ts, (i * 2654435761) % 4294967296 AS h
-      FROM {seq}) AS s
+      FROM {seq} AS q) AS s
 """
 _PAID = "(CASE WHEN h % 100 < 3 OR h % 200 = 7 OR h % 200 < 9 THEN 0 ELSE 1 END)"
 

@@ -425,6 +425,7 @@ def routing_savings(cells: list[Cell], cards: Mapping[str, Card]) -> Table:
             Column("saved share", "pct"),
         ],
         rows,
-        note="Counterfactual on the member's price card (the gateway config's, else implied by "
-        "the ledger); cost only, it says nothing about answer quality.",
+        note="The route's own tokens re-priced on its costliest member's card (the gateway "
+        "config's, else implied by the ledger's cost lines). Cost only: that model would have "
+        "written answers of other lengths, and of other quality.",
     )
