@@ -13,6 +13,7 @@
 | `json_schema` | the answer (code fences allowed) is JSON valid under the schema | `schema` or `schema_field` |
 | `python` | the answer's code passes the item's test in a sandbox | `test_field`, `timeout_s`, `memory_mb` |
 | `replay` | the replay set's own check for the item's dataset (GPQA letter, AIME integer) | |
+| `agreement` | the answer matches another variant's answer to the same item | `reference`, `measure` |
 | `judge` | a judge model, through the gateway, grades it (the runner makes that call) | `model`, `prompt`, `pattern` |
 
 A score is a float in [0, 1]; `extracted` is what the metric read from the answer.
@@ -34,6 +35,7 @@ from unitcost.evals import scoring
 from unitcost.evals.sandbox import run_python
 
 __all__ = [
+    "Agreement",
     "Choice",
     "Contains",
     "Exact",
@@ -47,6 +49,7 @@ __all__ = [
     "Replay",
     "Score",
     "parse_metric",
+    "token_f1",
 ]
 
 
@@ -231,6 +234,46 @@ class Replay(_Base):
         return Score(scoring.score(dataset, answer, str(target)), scoring.extract(dataset, answer))
 
 
+_WORD = re.compile(r"\w+")
+
+
+def token_f1(answer: str, reference: str) -> float:
+    """SQuAD's token F1: the harmonic mean of precision and recall of shared words."""
+    a, b = _WORD.findall(answer.lower()), _WORD.findall(reference.lower())
+    if not a or not b:
+        return float(a == b)
+    common: dict[str, int] = {}
+    for w in a:
+        common[w] = common.get(w, 0) + 1
+    shared = 0
+    for w in b:
+        if common.get(w, 0) > 0:
+            common[w] -= 1
+            shared += 1
+    if not shared:
+        return 0.0
+    precision, recall = shared / len(a), shared / len(b)
+    return 2 * precision * recall / (precision + recall)
+
+
+class Agreement(_Base):
+    """Agreement with a reference variant's answer to the same item: for a model that cannot
+    be scored against ground truth (a 135M model), how far a cheaper variant (a lower-bit
+    quantization, a shorter prompt) drifts from the best one."""
+
+    kind: Literal["agreement"]
+    reference: str = Field(description="the variant whose answers are the reference")
+    measure: Literal["exact", "token_f1"] = "exact"
+
+    def compare(self, answer: str, reference: str) -> Score:
+        if self.measure == "exact":
+            return Score(float(" ".join(answer.split()) == " ".join(reference.split())))
+        return Score(token_f1(answer, reference))
+
+    def score(self, answer: str, target: Any, item: dict[str, Any]) -> Score:
+        raise InputError("agreement metric: scored by the results, which read the reference")
+
+
 JUDGE_PROMPT = (
     "You are grading an answer to a question.\n\nQuestion:\n{question}\n\n"
     "Reference answer:\n{target}\n\nAnswer to grade:\n{answer}\n\n"
@@ -272,7 +315,9 @@ class Judge(_Base):
         raise InputError("judge metric: scored by the runner, which calls the judge model")
 
 
-Metric = Exact | Choice | Numeric | Regex | Contains | JsonSchema | Python | Replay | Judge
+Metric = (
+    Exact | Choice | Numeric | Regex | Contains | JsonSchema | Python | Replay | Agreement | Judge
+)
 MetricSpec = Annotated[Metric, Field(discriminator="kind")]
 _ADAPTER: TypeAdapter[Metric] = TypeAdapter(MetricSpec)
 KINDS = (
@@ -284,6 +329,7 @@ KINDS = (
     "json_schema",
     "python",
     "replay",
+    "agreement",
     "judge",
 )
 

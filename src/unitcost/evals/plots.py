@@ -63,15 +63,6 @@ def _panel(ax: Any, t: TaskReport) -> None:
             mew=1.6,
             label=f"{t.letters[p.variant]}  {p.variant}",
         )
-        ax.annotate(
-            t.letters[p.variant],
-            (p.cost.point, p.quality.point),
-            xytext=(7, 6),
-            textcoords="offset points",
-            fontsize=9,
-            weight="bold",
-            color=colour,
-        )
     on = sorted((p for p in pts if p.on_frontier), key=lambda p: p.cost.point)
     if len(on) > 1:
         ax.plot(
@@ -87,24 +78,57 @@ def _panel(ax: Any, t: TaskReport) -> None:
     for _, (w, s, _) in t.mixes.items():
         if w in by_variant and s in by_variant:
             a, b = by_variant[w], by_variant[s]
+            # mixing is linear in dollars: on a log axis the mixes form a curve, not a chord
+            share = [k / 60 for k in range(61)]
             ax.plot(
-                [a.cost.point, b.cost.point],
-                [a.quality.point, b.quality.point],
+                [(1 - u) * a.cost.point + u * b.cost.point for u in share],
+                [(1 - u) * a.quality.point + u * b.quality.point for u in share],
                 "--",
                 color="#999",
                 lw=1,
-                label=f"random mix of {t.letters[w]}, {t.letters[s]}",
+                label=f"random mixes of {t.letters[w]} and {t.letters[s]}",
             )
     if log_x:
         ax.set_xscale("log")
         ax.xaxis.set_minor_formatter(NullFormatter())
     ax.xaxis.set_major_formatter(FuncFormatter(_dollars))
     ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    _label_points(ax, t, pts)
     ax.set_xlabel("$ per task" + (" (log scale)" if log_x else ""))
     ax.set_ylabel("quality (mean score, %)")
     ax.set_title(f"{r.task}: quality vs cost, {r.level:.0%} intervals", fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="lower right", framealpha=0.9)
+
+
+#: where a point's letter may go, in points from the marker: right-up first, then around it
+_OFFSETS = [(7, 6), (7, -14), (-15, 6), (-15, -14), (7, 20), (-15, 20), (7, -28), (-15, -28)]
+
+
+def _label_points(ax: Any, t: TaskReport, pts: list[Any]) -> None:
+    """Each point's letter beside it, moved around the marker until no two letters touch."""
+    ax.autoscale_view()
+    to_px = ax.transData.transform
+    per_point = ax.figure.dpi / 72
+    placed: list[tuple[float, float]] = []
+    for k, p in enumerate(pts):
+        x, y = to_px((p.cost.point, p.quality.point))
+        for dx, dy in _OFFSETS:
+            cx, cy = x + dx * per_point, y + dy * per_point
+            if all(
+                abs(cx - px) > 14 * per_point or abs(cy - py) > 12 * per_point for px, py in placed
+            ):
+                break
+        placed.append((cx, cy))
+        ax.annotate(
+            t.letters[p.variant],
+            (p.cost.point, p.quality.point),
+            xytext=(dx, dy),
+            textcoords="offset points",
+            fontsize=9,
+            weight="bold",
+            color=_COLOURS[k % len(_COLOURS)],
+        )
 
 
 def _dollars(value: float, _pos: int) -> str:

@@ -23,7 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from unitcost.evals.log import EvalLog, Sample, request_key
-from unitcost.evals.metrics import Judge, Score
+from unitcost.evals.metrics import Agreement, Judge, Score
 from unitcost.evals.plan import Job
 from unitcost.evals.runner import EvalRun, judge_body
 from unitcost.evals.statistics import (
@@ -133,10 +133,21 @@ class TaskResult:
         return next((c for c in self.comparisons if (c.a, c.b) == (a, b)), None)
 
 
+def _reference(job: Job, name: str, log: EvalLog) -> Sample | None:
+    """The reference variant's recorded answer to the same item and epoch."""
+    task = job.task
+    ref = task.variant(name)
+    body = {"model": ref.model, "messages": task.messages(ref, job.item), **task.params_of(ref)}
+    return log.get(request_key(body, job.epoch))
+
+
 def _score(job: Job, sample: Sample, log: EvalLog) -> Score | None:
     metric = job.task.metric
     if sample.status != "ok":
         return Score(0.0, None, sample.error or sample.status)
+    if isinstance(metric, Agreement):
+        ref = _reference(job, metric.reference, log)
+        return None if ref is None else metric.compare(sample.answer, ref.answer)
     if isinstance(metric, Judge):
         body = judge_body(metric, job.task, job.item, sample.answer)
         verdict = log.get(request_key(body, job.epoch))

@@ -164,7 +164,7 @@ def _check_items(task: Task, items: list[dict[str, Any]], where: str) -> list[di
         if item["id"] in seen:
             raise InputError(f"{where}.dataset: item id {item['id']!r} appears twice")
         seen.add(item["id"])
-        if ds.target not in item and task.metric.kind not in ("python", "json_schema"):
+        if ds.target not in item and task.metric.kind not in ("python", "json_schema", "agreement"):
             raise InputError(f"{where}.dataset: item {item['id']} has no {ds.target!r} field")
         out.append(item)
     for tname, template in task.templates.items():
@@ -178,6 +178,12 @@ def _check_items(task: Task, items: list[dict[str, Any]], where: str) -> list[di
                         f"{where}.templates.{tname}: {{{field}}} is not an item field; "
                         f"fields: {', '.join(sorted(out[0]))}"
                     )
+    reference = getattr(task.metric, "reference", None)
+    if reference is not None and reference not in {v.name for v in task.variants}:
+        raise InputError(
+            f"{where}.metric.reference: {reference!r} is not a variant; "
+            f"accepted: {', '.join(v.name for v in task.variants)}"
+        )
     for v in task.variants:
         if v.template is not None and v.template not in task.templates:
             raise InputError(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from unitcost.catalog.replay import load_replay_set
@@ -121,3 +123,59 @@ def test_unknown_metric_names_the_field() -> None:
         parse_metric({"kind": "fuzzy"})
     with pytest.raises(InputError, match="metric"):
         parse_metric({"kind": "numeric", "abs_tol": -1})
+
+
+def test_token_f1_is_squads_word_overlap() -> None:
+    from unitcost.evals.metrics import token_f1
+
+    assert token_f1("the cat sat", "the cat sat") == 1.0
+    # 2 shared words of 3 and of 4: P = 2/3, R = 2/4, F1 = 4/7
+    assert token_f1("the cat sat", "a cat sat down") == pytest.approx(4 / 7)
+    assert token_f1("Paris", "London") == 0.0
+    assert token_f1("", "") == 1.0
+
+
+def test_agreement_scores_each_answer_against_the_reference_variants(tmp_path: Path) -> None:
+    from unitcost.evals.log import EvalLog, Sample
+    from unitcost.evals.plan import plan_jobs
+    from unitcost.evals.results import summarise
+    from unitcost.evals.runner import RunOptions, run_eval
+    from unitcost.evals.tasks import parse_task
+
+    data = tmp_path / "d.jsonl"
+    data.write_text("".join(f'{{"id": "{i}", "prompt": "p{i}"}}\n' for i in range(4)))
+    task = parse_task(
+        {
+            "name": "drift",
+            "dataset": {"path": str(data)},
+            "metric": {"kind": "agreement", "reference": "ref"},
+            "variants": [{"name": "ref", "model": "a"}, {"name": "low", "model": "b"}],
+        }
+    )
+    answers = {"ref": ["x", "y", "z", "w"], "low": ["x", "y", "nope", "w "]}
+    log = EvalLog(tmp_path / "out")
+    for job in plan_jobs([task]):
+        text = answers[job.variant.name][int(job.item["id"])]
+        log.add(
+            Sample(
+                job.key,
+                "drift",
+                job.variant.name,
+                job.item["id"],
+                0,
+                job.variant.model,
+                answer=text,
+            )
+        )
+    run = run_eval([task], RunOptions(out=tmp_path / "out", offline=True))
+    result = summarise(run, resamples=100)[0]
+    assert result.variants["ref"].quality.point == 1.0
+    assert result.variants["low"].quality.point == 0.75  # whitespace is not a disagreement
+    with pytest.raises(InputError, match="metric.reference: 'nope' is not a variant"):
+        parse_task(
+            {
+                **task.model_dump(include={"name", "variants"}),
+                "dataset": {"path": str(data)},
+                "metric": {"kind": "agreement", "reference": "nope"},
+            }
+        )
