@@ -38,6 +38,13 @@ class CascadeCheck(_Section):
     require_regex: str | None = Field(None, description="the answer must match this")
     reject_truncated: bool = True  # finish_reason == "length" escalates
     min_mean_logprob: float | None = None  # needs logprobs from the upstream
+    max_doubt: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="escalate when the answer verifier's P(wrong) is above this "
+        "(routing.cascade: format, effort against the model's usual, hedging, logprobs)",
+    )
 
 
 class RouteConfig(_Section):

@@ -225,6 +225,10 @@ def passes_check(check: CascadeCheck, completion: dict[str, Any]) -> str | None:
         mean = sum(t.get("logprob", 0.0) for t in tokens) / len(tokens)
         if mean < check.min_mean_logprob:
             return f"mean logprob {mean:.2f} < {check.min_mean_logprob:g}"
+    if check.max_doubt is not None:
+        from unitcost.routing.cascade import doubt_reason
+
+        return doubt_reason(completion, check.max_doubt)
     return None
 
 

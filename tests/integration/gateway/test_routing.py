@@ -197,3 +197,31 @@ def test_route_members_must_be_deployments(run_gateway, fake_upstream) -> None: 
 
     with pytest.raises(InputError, match="routes.chain: 'backup' is not a deployment"):
         run_gateway([fake_deployment(fake_upstream, "primary")], routes=[fallback()])
+
+
+def test_cascade_escalates_when_the_verifier_doubts_the_cheap_answer(
+    run_gateway, fake_upstream, second_upstream
+) -> None:  # type: ignore[no-untyped-def]
+    gw = run_gateway(
+        [fake_deployment(fake_upstream, "cheap"), fake_deployment(second_upstream, "strong")],
+        routes=[
+            {
+                "name": "doubtful",
+                "policy": "cascade",
+                "deployments": ["cheap", "strong"],
+                "check": {"max_doubt": 0.0},  # every answer is doubted: always escalates
+            },
+            {
+                "name": "trusting",
+                "policy": "cascade",
+                "deployments": ["cheap", "strong"],
+                "check": {"max_doubt": 1.0},
+            },
+        ],
+    )
+    gw.client().chat.completions.create(model="doubtful", messages=HI)
+    cheap, strong = gw.records(expect=2)
+    assert "verifier doubts the answer" in cheap.route_reason and cheap.cost_usd > 0
+    assert strong.deployment == "strong"
+    gw.client().chat.completions.create(model="trusting", messages=HI)
+    assert gw.records(expect=3)[-1].deployment == "cheap"
