@@ -84,7 +84,7 @@ def test_the_example_portfolio_loads_with_its_warnings() -> None:
             "unitcost",
             "portfolio",
             "--config",
-            str(ROOT / "src/unitcost/examples/portfolio-classes.yaml"),
+            str(ROOT / "src/unitcost/examples/gateway/portfolio-classes.yaml"),
             "--ledger",
             "sqlite:///nonexistent.db",
         ],

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import hashlib
 import logging
 import os
 import sys
@@ -22,6 +23,9 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
+
+import orjson
+from pydantic import SecretStr
 
 from unitcost.errors import InputError, NotFoundError, PermissionDenied, UnitcostError
 from unitcost.gateway.anthropic_endpoint import MESSAGES_PATH, handle_messages
@@ -37,6 +41,7 @@ from unitcost.gateway.pipeline import Services, handle
 from unitcost.gateway.portfolio import Portfolio
 from unitcost.gateway.settings import GatewaySettings
 from unitcost.gateway.stages.record import Recorder
+from unitcost.guard import Guard
 from unitcost.ledger.journal import Journal, recover
 from unitcost.ledger.record import GROUPS
 from unitcost.ledger.store import open_store
@@ -100,6 +105,7 @@ class Gateway:
             ResponseCache(settings.cache),
             limits,
             Recorder(self.ledger, self.metrics, self.journal),
+            open_guard(settings),
         )
         self.services.recorder.observers.append(observe_into(self.latency))
         for warning in self.class_warnings:
@@ -280,3 +286,22 @@ class Gateway:
             200,
             {"object": "list", "group_by": group_by, "data": rows, "groups_accepted": list(GROUPS)},
         )
+
+
+def open_guard(settings: GatewaySettings) -> Guard | None:
+    """The guard, with its classifier loading in the background (a policy that blocks on it
+    loads it now, so a missing model fails at start-up rather than on a request)."""
+    if not settings.guard.enabled:
+        return None
+    config = settings.guard
+    if config.canary_secret is None:
+        # Replicas of one config must plant the same canary, or a shared cache would never
+        # hit across them: without a configured secret, derive one from the config itself.
+        shared = orjson.dumps([d.model_dump(mode="json") for d in settings.deployments])
+        secret = hashlib.sha256(shared + settings.ledger.url.encode()).hexdigest()
+        config = config.model_copy(update={"canary_secret": SecretStr(secret)})
+    guard = Guard(config)
+    blocking = any(p.injection.policy == "block" for p in guard._policies())
+    if blocking:
+        guard.warm()
+    return guard

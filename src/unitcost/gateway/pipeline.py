@@ -26,12 +26,13 @@ from unitcost.gateway.stages.admit import prepare_call, reserve, settle
 from unitcost.gateway.stages.authenticate import authenticate
 from unitcost.gateway.stages.cache import lookup, remember, served_from_cache
 from unitcost.gateway.stages.call import Verdict, call
-from unitcost.gateway.stages.guard import screen_answer, screen_input
+from unitcost.gateway.stages.guard import cacheable, screen_answer, screen_input, stream_watch
 from unitcost.gateway.stages.intake import read_request
 from unitcost.gateway.stages.meter import meter
 from unitcost.gateway.stages.record import Recorder
 from unitcost.gateway.stages.relay import relay_stream, respond
 from unitcost.gateway.stages.route import plan_for
+from unitcost.guard import Guard, GuardOutputBlocked
 from unitcost.ledger.record import RowStatus, UsageRecord
 from unitcost.routing.config import CascadeCheck
 from unitcost.routing.policies import Route, passes_check
@@ -52,14 +53,14 @@ class Services:
     cache: ResponseCache
     limits: Limits
     recorder: Recorder
-    guard: Any = None
+    guard: Guard | None = None
 
 
 async def handle(x: Exchange, s: Services) -> None:
     try:
         x.principal = authenticate(s.keyring, x.authorization)
         await read_request(x, s.settings.max_body_bytes)
-        screen_input(s.guard, x)
+        await screen_input(s.guard, x)
         plan, route = await plan_for(x, s.routes, s.portfolio)
     except UnitcostError as exc:
         s.recorder.reject(x, exc)
@@ -109,7 +110,7 @@ async def _serve(
 ) -> Attempt:
     x.headers = [h for h in x.headers if h[0] != b"x-unitcost-deployment"]
     x.headers.append((b"x-unitcost-deployment", dep.name.encode()))
-    probe = await lookup(s.cache, x, dep, route)
+    probe = await lookup(s.cache, x, dep, route) if cacheable(x) else None
     if probe is not None and probe.hit is not None:
         data = served_from_cache(row, probe, x)
         await respond(x, data, b"application/json", row, lambda r: s.recorder.record(r, x))
@@ -131,7 +132,13 @@ async def _serve(
             meter(row, dep, body, m.usage, "".join(m.parts), m.rejected_usage)
 
         streamed = await relay_stream(
-            x, dep, out, row, lambda r: s.recorder.record(r, x), meter_stream
+            x,
+            dep,
+            out,
+            row,
+            lambda r: s.recorder.record(r, x),
+            meter_stream,
+            stream_watch(s.guard, x),
         )
         if not streamed.sent:
             s.recorder.record(row, x)
@@ -144,7 +151,12 @@ async def _serve(
         row.route_reason = f"{row.route_reason}; failed the cascade check: {why}"
         s.recorder.record(row, x)
         return Attempt(False, None, f"{dep.name}'s answer failed the check ({why})", escalated=True)
-    data = screen_answer(s.guard, x, out.data)
+    try:
+        data = screen_answer(s.guard, x, out.data)
+    except GuardOutputBlocked as exc:  # the answer repeated the canary: paid, not served
+        row.status, row.error, row.http_status = RowStatus.WITHHELD, exc.code, exc.status_code
+        s.recorder.record(row, x)
+        return Attempt(False, exc, f"{dep.name}'s answer was withheld ({exc.code})")
     await remember(s.cache, probe, data, row)
     x.headers.append((b"x-unitcost-cost-usd", f"{row.cost_usd:.10f}".encode()))
     await respond(x, data, out.content_type, row, lambda r: s.recorder.record(r, x))

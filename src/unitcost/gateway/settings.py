@@ -33,6 +33,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from unitcost.economics.spec import DeploymentSpec, WorkloadSpec
 from unitcost.errors import InputError, describe_validation_error
+from unitcost.guard.config import GuardConfig
 from unitcost.routing.classes import WorkloadClassConfig
 from unitcost.routing.config import RouteConfig
 from unitcost.yamlfile import parse_mapping
@@ -203,6 +204,7 @@ class GatewaySettings(BaseSettings):
     cache: CacheConfig = CacheConfig()
     ledger: LedgerConfig = LedgerConfig()
     limits: LimitsConfig = LimitsConfig()
+    guard: GuardConfig = GuardConfig()
     max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024)
     attribution: AttributionHeaders = AttributionHeaders()
     log_level: str = "warning"

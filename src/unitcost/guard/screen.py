@@ -100,7 +100,10 @@ class Guard:
         key_id: str | None,
         deployment: str,
         endpoint: str,
+        plant: bool = True,
     ) -> Screened:
+        """`plant=False` leaves the canary out of the returned body (the caller plants it on
+        the upstream's copy, after routing and caching have read the client's request)."""
         t0 = time.perf_counter()
         policy = self.config.policy(tenant=tenant, key_id=key_id, deployment=deployment)
         scope = f"tenant {tenant!r}"
@@ -152,7 +155,8 @@ class Guard:
         mark = None
         if policy.canary and endpoint == "chat/completions" and not block:
             mark = self.canary(deployment)
-            new_body = plant_canary(new_body, mark)
+            if plant:
+                new_body = plant_canary(new_body, mark)
         masked = masker is not None and bool(masker.originals)
         redacted = masked or (policy.secrets == "redact" and _has(reasons, "secret:"))
         action: Action = (

@@ -51,6 +51,7 @@ class RowStatus(StrEnum):
     OK = "ok"  # the upstream answered and the client has it
     CACHE_HIT = "cache_hit"  # answered from the cache; zero cost, `saving_nanos` saved
     ESCALATED = "escalated"  # a cascade's cheap answer failed its check; paid, not served
+    WITHHELD = "withheld"  # the guard stopped an answer (its canary came back); paid
     UPSTREAM_ERROR = "upstream_error"  # 5xx, 429, malformed body or stream, connection lost
     UPSTREAM_TIMEOUT = "upstream_timeout"  # connect, first-token or between-token timeout
     UPSTREAM_REJECTED = "upstream_rejected"  # a 4xx from upstream, relayed to the client

@@ -29,7 +29,8 @@ __all__ = ["PostgresStore", "SQLiteStore", "Store", "open_store"]
 
 _TOTALS = (
     "COUNT(*) AS requests, "
-    "SUM(CASE WHEN status IN ('ok', 'cache_hit', 'escalated', 'rejected') THEN 0 ELSE 1 END)"
+    "SUM(CASE WHEN status IN ('ok', 'cache_hit', 'escalated', 'withheld', 'rejected') THEN 0 "
+    "ELSE 1 END)"
     " AS errors, "
     "SUM(CASE WHEN status = 'rejected' THEN 1 ELSE 0 END) AS rejected, "
     "SUM(prompt_tokens) AS prompt_tokens, SUM(cached_tokens) AS cached_tokens, "

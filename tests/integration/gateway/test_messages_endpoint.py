@@ -72,10 +72,10 @@ def test_a_message_through_an_openai_backend_is_metered(gateway: Any, upstreams:
     assert msg.stop_reason == "end_turn" and msg.id.startswith("msg_")
     assert (msg.usage.input_tokens, msg.usage.output_tokens) == (21, 9)
     sent = oai.requests[-1]
-    assert (
-        sent["messages"][0] == {"role": "system", "content": "be brief"}
-        and sent["max_tokens"] == 64
-    )
+    system = sent["messages"][0]
+    assert system["role"] == "system" and sent["max_tokens"] == 64
+    # the system prompt arrives whole, with the guard's canary line after it
+    assert system["content"].startswith("be brief\n\nConfidential marker uc-canary-")
     (row,) = rows(gateway, "oai")
     assert (row.status, row.prompt_tokens, row.completion_tokens) == ("ok", 21, 9)
     assert row.cost_nanos == 21 * 3_000 + 9 * 15_000 and row.tenant == "acme"

@@ -244,9 +244,10 @@ def test_metrics_count_requests_tokens_and_cost(gateway) -> None:
         'unitcost_rejections_total{http_status="401",reason="invalid_api_key",tenant="(unauthenticated)"} 1.0'
         in text
     )
-    assert 'unitcost_requests_total{deployment="fake",status="ok",tenant="acme"} 1.0' in text
-    assert 'unitcost_tokens_total{deployment="fake",kind="completion",tenant="acme"} 10.0' in text
-    assert 'unitcost_cost_usd_total{deployment="fake",tenant="acme"} 3.2e-05' in text
+    labels = 'deployment="fake",feature="(none)"'
+    assert f'unitcost_requests_total{{{labels},status="ok",tenant="acme"}} 1.0' in text
+    assert f'unitcost_tokens_total{{{labels},kind="completion",tenant="acme"}} 10.0' in text
+    assert f'unitcost_cost_usd_total{{{labels},tenant="acme"}} 3.2e-05' in text
     assert "unitcost_request_seconds_bucket" in text
 
 

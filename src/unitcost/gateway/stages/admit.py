@@ -29,6 +29,7 @@ from unitcost.gateway.limits import (
 )
 from unitcost.gateway.portfolio import Deployment
 from unitcost.gateway.settings import LimitsConfig
+from unitcost.gateway.stages.guard import with_canary
 from unitcost.ledger.record import UsageRecord
 
 __all__ = ["PreparedCall", "prepare_call", "reserve", "settle"]
@@ -64,7 +65,7 @@ def _clamp(body: dict[str, Any], limit: int | None, inject: int | None) -> int |
 def prepare_call(
     x: Exchange, dep: Deployment, plan: BucketPlan, config: LimitsConfig
 ) -> PreparedCall:
-    body = dict(x.body)
+    body = with_canary(x, dict(x.body))
     limit = dep.max_output_tokens
     tenant = x.tenant
     budgeted = plan.budgeted(tenant)

@@ -20,6 +20,7 @@ from unitcost.gateway.exchange import Exchange
 from unitcost.gateway.limits import Hold
 from unitcost.gateway.metrics import GatewayMetrics
 from unitcost.gateway.portfolio import Deployment
+from unitcost.gateway.stages.guard import mark_row
 from unitcost.ledger.journal import Journal
 from unitcost.ledger.record import RowStatus, UsageRecord
 from unitcost.ledger.writer import LedgerWriter
@@ -63,6 +64,7 @@ class Recorder:
         row = self._row(x, dep.name, RowStatus.OK, 200)
         row.ts = time.time()  # when this call started: a fallback's rows sort in call order
         row.price_origin, row.route_reason, row.hold_micros = dep.card.origin, reason, hold.micros
+        mark_row(x, row)
         if self.journal is not None:
             self.journal.intent(row)
         return row
@@ -87,6 +89,7 @@ class Recorder:
             return
         row = self._row(x, deployment or x.requested, RowStatus.REJECTED, exc.status_code)
         row.error = _reason(exc)
+        mark_row(x, row)
         row.latency_ms = (time.perf_counter() - x.started) * 1000.0
         if self.journal is not None:
             self.journal.done(row)

@@ -24,6 +24,7 @@ from unitcost.errors import UpstreamError, UpstreamTimeout
 from unitcost.gateway.exchange import Exchange
 from unitcost.gateway.portfolio import Deployment
 from unitcost.gateway.stages.call import Outcome
+from unitcost.guard import StreamWatch
 from unitcost.ledger.record import RowStatus, UsageRecord
 from unitcost.wire.sse import completion_to_sse
 from unitcost.wire.usage import StreamMeter
@@ -59,6 +60,7 @@ async def relay_stream(
     row: UsageRecord,
     finish: Finish,
     meter_row: Callable[[StreamMeter], None],
+    watch: StreamWatch | None = None,
 ) -> StreamResult:
     reply = outcome.reply
     assert reply is not None
@@ -92,6 +94,8 @@ async def relay_stream(
             out = meter.feed(chunk)
             if meter.malformed:
                 raise UpstreamError(f"upstream {dep.name} sent malformed stream events")
+            if watch is not None:  # the guard: canary, placeholders back (may raise)
+                out = watch.feed(out)
             if not out:
                 continue
             if not committed:
@@ -107,6 +111,8 @@ async def relay_stream(
         rest = meter.close()
         if meter.malformed:
             raise UpstreamError(f"upstream {dep.name} sent malformed stream events")
+        if watch is not None:
+            rest = watch.feed(rest) + watch.close()
         if rest:
             held.append(rest)
         if not meter.done:
