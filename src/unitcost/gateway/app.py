@@ -19,7 +19,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -46,6 +46,8 @@ from unitcost.ledger.journal import Journal, recover
 from unitcost.ledger.record import GROUPS
 from unitcost.ledger.store import open_store
 from unitcost.ledger.writer import LedgerWriter
+from unitcost.report.dashboard import Dashboard, dashboard_app
+from unitcost.report.inputs import inputs_from_settings
 from unitcost.routing.policies import build_route
 from unitcost.wire.openai import ENDPOINTS
 
@@ -53,8 +55,10 @@ __all__ = ["PUBLIC_PATHS", "Gateway"]
 
 log = logging.getLogger("unitcost.gateway")
 
-#: the only paths served without a key
-PUBLIC_PATHS = frozenset({"/healthz", "/openapi.json"})
+#: the only paths served without a key (the dashboard's page holds no data; its API checks
+#: the admin key itself)
+PUBLIC_PATHS = frozenset({"/healthz", "/openapi.json", "/dashboard"})
+DASHBOARD = "/dashboard"
 
 Handler = Callable[[Scope, Receive, Send, Principal | None], Awaitable[None]]
 
@@ -69,6 +73,7 @@ class Gateway:
         self.routes = {r.name: build_route(r) for r in settings.routes} | classes
         self.metrics = GatewayMetrics()
         self.services: Services | None = None
+        self.dashboard: Dashboard | None = None
         self.ledger: LedgerWriter | None = None
         self.journal: Journal | None = None
         self.started_at = time.time()
@@ -97,6 +102,10 @@ class Gateway:
         )
         await self.portfolio.start()
         limits = await open_limits(settings, store, self.ledger.flush)
+        self.dashboard = dashboard_app(
+            settings.ledger.url, inputs=inputs_from_settings(settings), authorize=self._is_admin
+        )
+        self.dashboard.warm()  # builds its view of the ledger in a background thread
         self.services = Services(
             settings,
             self.keyring,
@@ -125,6 +134,8 @@ class Gateway:
     async def shutdown(self) -> bool:
         """Flush and close; True when every row reached the store."""
         stored = True
+        if self.dashboard is not None:
+            self.dashboard.close()
         if self.services is not None:
             await self.services.limits.close()
             await self.services.cache.close()
@@ -158,6 +169,10 @@ class Gateway:
                     scope, receive, send, self.services, self.settings.attribution
                 )
                 return
+            if scope["path"] == DASHBOARD or scope["path"].startswith(DASHBOARD + "/"):
+                assert self.dashboard is not None, "the lifespan start-up has not run"
+                await self.dashboard(scope, receive, send)
+                return
             try:
                 await self._route(scope, receive, send)
             except UnitcostError as exc:
@@ -171,7 +186,7 @@ class Gateway:
         path, method = scope["path"], scope["method"]
         handler = self.table.get((method, path))
         if handler is None:
-            known = sorted({p for _, p in self.table} | set(ENDPOINTS) | {MESSAGES_PATH})
+            known = sorted({p for _, p in self.table} | set(ENDPOINTS) | {MESSAGES_PATH, DASHBOARD})
             if path in known:
                 raise InputError(f"method {method} is not allowed on {path}")
             raise NotFoundError(f"no route {path}; the gateway serves {', '.join(known)}")
@@ -218,6 +233,12 @@ class Gateway:
         await send_response(
             send, 200, self.metrics.render(), b"text/plain; version=0.0.4; charset=utf-8"
         )
+
+    def _is_admin(self, headers: Mapping[str, str]) -> bool:
+        try:
+            return self.keyring.authenticate(headers.get("authorization", "").encode()).admin
+        except UnitcostError:
+            return False
 
     def _reader(self, principal: Principal | None) -> Principal:
         if principal is None or principal.metrics_only:
