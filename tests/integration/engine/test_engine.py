@@ -85,6 +85,17 @@ def test_a_local_deployment_runs_its_own_engine_for_a_variant(tmp_path: Path, q4
         assert reply.choices[0].message.content is not None
         (record,) = gw.records()
         assert record.prompt_tokens == reply.usage.prompt_tokens and record.cost_usd > 0
+        # back-to-back streams: the engine closes a socket after each stream, so none may be
+        # reused (the backend asks for `Connection: close`)
+        for i in range(4):
+            chunks = gw.client().chat.completions.create(
+                model="smollm2-q4_0",
+                messages=[{"role": "user", "content": f"hi {i}"}],
+                max_tokens=2,
+                stream=True,
+            )
+            assert [c for c in chunks if c.choices]
+        assert all(r.status == "ok" for r in gw.records(expect=5))
         card = gw.app.portfolio.deployments["smollm2-q4_0"].card
         assert card.output_usd_per_m == pytest.approx(0.0816 / (50 * 3600) * 1e6)
         assert "50.0 output tokens/s given, 2 slots" in card.origin

@@ -73,14 +73,21 @@ class LocalBackend(Upstream):
             )
             self.inner = OpenAIBackend(self.deployment, inner)
             await self.inner.start()
+            # cpp-httplib closes the socket after every streamed response without saying so,
+            # so a pooled socket would fail the next call at once; streams go through their
+            # own pool and ask for `Connection: close`, which the engine then announces
+            self.streams = OpenAIBackend(self.deployment, inner)
+            await self.streams.start()
+            self.streams.headers.append((b"connection", b"close"))
         except BaseException:
             self.model.stop()
             raise
         self.between_tokens_timeout = self.inner.between_tokens_timeout
 
     async def close(self) -> None:
-        if hasattr(self, "inner"):
-            await self.inner.close()
+        for backend in ("inner", "streams"):
+            if hasattr(self, backend):
+                await getattr(self, backend).close()
         if hasattr(self, "model"):
             await asyncio.to_thread(self.model.stop)
 
@@ -88,7 +95,7 @@ class LocalBackend(Upstream):
         return [f"SmolLM2-135M-Instruct.{self.options.quant}"]
 
     async def send(self, call: Call) -> Reply:
-        return await self.inner.send(call)
+        return await (self.streams if call.stream else self.inner).send(call)
 
     def default_price(self) -> PriceCard | None:
         from unitcost.economics.spec import DeploymentSpec, WorkloadSpec
