@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from unitcost.cli._console import app, err, say
+from unitcost.cli._console import app, say
 
 if TYPE_CHECKING:
     from unitcost.evals.runner import EvalRun
@@ -182,7 +182,7 @@ def estimate_cmd(
     run = run_eval(_tasks(tasks, limit), options)
     assert run.estimate is not None
     say(
-        f"{'task':<12}{'variant':<24}{'calls':>6}{'cached':>7}{'expected':>11}{'worst':>11}  output"
+        f"{'task':<12}{'variant':<23}{'calls':>6}{'cached':>7}{'expected':>11}{'worst':>11}  output"
     )
 
     def money(nanos: int | None) -> str:
@@ -190,12 +190,17 @@ def estimate_cmd(
 
     for line in run.estimate.lines:
         say(
-            f"{line.task[:11]:<12}{line.variant[:23]:<24}{line.calls:>6}{line.cached:>7}"
+            f"{line.task[:11]:<12}{line.variant[:22]:<23}{line.calls:>6}{line.cached:>7}"
             f"{money(line.expected_nanos if line.pending else 0):>11}"
-            f"{money(line.worst_nanos if line.pending else 0):>11}  {line.output_source}"
+            f"{money(line.worst_nanos if line.pending else 0):>11}"
+            f"{line.recorded_answers or '-':>9}"
         )
     say(run.estimate.summary())
-    err.print("worst case: 1.5× the counted prompt tokens + 16, and all of max_tokens", style="dim")
+    say(
+        "expected: output as this model's recorded answers (`recorded`); worst case: 1.5× "
+        "the counted prompt tokens + 16, and all of max_tokens",
+        stderr=True,
+    )
 
 
 @eval_app.command("tasks")
@@ -205,4 +210,4 @@ def tasks_cmd() -> None:
 
     for name in BUILTIN:
         t = builtin_task(name)
-        say(f"{name:<8}{len(t.items):>5} items, {len(t.variants)} variants: {t.description}")
+        say(f"{name:<8}{len(t.variants)} variants; {t.description}")

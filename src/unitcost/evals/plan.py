@@ -101,6 +101,7 @@ class Line:
     input_nanos: int = 0  # the counted prompts at the input price: a floor
     output_tokens_per_call: float | None = None  # None: nothing recorded for this model yet
     output_source: str = ""
+    recorded_answers: int = 0  # this model's answers in the log the output mean came from
     expected_nanos: int | None = 0  # None: no recorded answers to expect from
     worst_nanos: int | None = 0  # None: some call has no max_tokens, so no worst case
     recorded_nanos: int = 0  # what the cached calls cost when they were asked
@@ -185,10 +186,11 @@ def estimate(jobs: list[Job], rates: dict[str, Rate], log: EvalLog) -> Estimate:
         if model in recorded and line.expected_nanos is not None:
             mean, n = recorded[model]
             out = min(mean, cap) if cap else mean
-            line.output_tokens_per_call, line.output_source = out, f"mean of {n} recorded"
+            line.output_tokens_per_call, line.output_source = out, f"{n} recorded"
+            line.recorded_answers = n
             line.expected_nanos += rate.expected_nanos(tokens, out)
         else:
-            line.expected_nanos, line.output_source = None, "none recorded yet"
+            line.expected_nanos, line.output_source = None, "none yet"
         if cap is None or line.worst_nanos is None:
             line.worst_nanos = None
         else:

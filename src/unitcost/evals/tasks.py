@@ -214,13 +214,19 @@ def parse_task(raw: dict[str, Any], where: str = "task", base: Path | None = Non
     )
 
 
+def _count(name: str) -> str:
+    items = _builtin_items(name)
+    kinds = sorted({i["dataset"] for i in items})
+    return " and ".join(f"{sum(i['dataset'] == k for i in items)} {k.upper()}" for k in kinds)
+
+
 def builtin_task(name: str) -> Task:
     """A recorded GPQA/AIME task over every model the replay set recorded, and the learned
     route `auto` between two of them when the routing extra is installed."""
     data = load_replay_set()
     raw = {
         "name": name,
-        "description": f"{data.describe()}, scored as originally ({name})",
+        "description": f"{_count(name)}, {len(data.models)} models' recorded answers",
         "dataset": {"builtin": name},
         "metric": {"kind": "replay"},
         "params": {"max_tokens": REPLAY_MAX_TOKENS},

@@ -21,6 +21,7 @@ def recorded_run(
     outcomes: dict[str, tuple[list[int], list[int]]],
     models: dict[str, str] | None = None,
     name: str = "t",
+    teachers: dict[str, str] | None = None,
 ) -> tuple[Task, EvalRun]:
     """A task of len(scores) items; variant v answered item i right when scores[i] == 1,
     at costs[i] nano-dollars. The run is read back offline, as `unitcost eval score` does."""
@@ -36,7 +37,10 @@ def recorded_run(
         "templates": {"default": "question {id}"},
         "metric": {"kind": "exact"},
         "params": {"max_tokens": 16},
-        "variants": [{"name": v, "model": (models or {}).get(v, v)} for v in outcomes],
+        "variants": [
+            {"name": v, "model": (models or {}).get(v, v), "teacher": (teachers or {}).get(v)}
+            for v in outcomes
+        ],
     }
     task = parse_task(raw, "test")
     log = EvalLog(folder / "out")

@@ -114,3 +114,21 @@ def test_long_words_are_cut_and_every_line_fits() -> None:
     assert all(len(x) <= WIDTH for x in lines)
     assert "".join(x.strip() for x in lines).replace(" ", "") == (f"ledger:{path}(20rowsreadback)")
     assert _wrap("short") == ["short"]
+
+
+def test_a_distilled_student_is_priced_against_its_teacher(tmp_path: Path) -> None:
+    n = 40
+    _, run = recorded_run(
+        tmp_path,
+        {
+            "teacher": ([1] * 36 + [0] * 4, [1_000_000] * n),  # 90%, $0.001 a task
+            "student": ([1] * 27 + [0] * 13, [100_000] * n),
+        },  # 67.5%, $0.0001 a task
+        teachers={"student": "teacher"},
+    )
+    report = build_report(run, summarise(run, resamples=200), [])
+    (row,) = report.tasks[0].distilled
+    assert (row["student"], row["teacher"]) == ("student", "teacher")
+    assert row["quality_retained"] == pytest.approx(0.675 / 0.9)
+    assert row["cost_ratio"] == pytest.approx(0.1)
+    assert "distilled from" in terminal_text(report)
