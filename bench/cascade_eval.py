@@ -58,12 +58,12 @@ def cheapest_cut(doubt, w, s, wc, sc) -> float:  # type: ignore[no-untyped-def]
     return -best[1]
 
 
-def point(up, w, s, cost, sc, reps: int) -> str:  # type: ignore[no-untyped-def]
+def point(name: str, up, w, s, cost, sc, reps: int) -> None:  # type: ignore[no-untyped-def]
     quality = np.where(up, s, w)
     band = bootstrap(lambda i: (1 - cost[i].sum() / sc[i].sum()) * 100, len(w), reps)
-    return (
-        f"{up.mean():>6.1%} escalated, {quality.mean() / s.mean():>6.1%} of strong's quality, "
-        f"saved {band.value:5.1f}% [{band.low:.1f}, {band.high:.1f}]"
+    print(
+        f"  {name:<22}{up.mean():>9.1%}{quality.mean() / s.mean():>9.1%}"
+        f"{band.value:>9.1f}%  [{band.low:.1f}, {band.high:.1f}]"
     )
 
 
@@ -78,7 +78,8 @@ def curve_bands(doubt, w, s, reps: int):  # type: ignore[no-untyped-def]
 
 def main(reps: int = 1000) -> None:
     answers = recorded(DATA)
-    print(f"cascade {WEAK} → {STRONG}; recorded answers and billed costs; 90% intervals\n")
+    print(f"cascade {WEAK} → {STRONG}")
+    print("recorded answers and billed costs; [90% bootstrap intervals]\n")
     for dataset, other in (("gpqa", "aime"), ("aime", "gpqa")):
         prompts = sorted(answers[(dataset, WEAK)])
         w, wc, bodies = columns(answers, dataset, WEAK, prompts)
@@ -87,37 +88,36 @@ def main(reps: int = 1000) -> None:
         verifier = train(answers, (other,))
         rows = np.asarray([answer_features(b) for b in bodies])
         doubt = verifier.doubts(rows, rows.mean(axis=0))  # the weak model's own mean, no labels
-        n = len(prompts)
         apgr, c50, c80 = curve_bands(doubt, w, s, reps)
         print(
-            f"{dataset} ({n} questions; {WEAK} {w.mean():.1%}, {STRONG} {s.mean():.1%}); "
-            f"verifier trained on {other}:"
+            f"{dataset}: {len(prompts)} questions; {WEAK} {w.mean():.1%}, {STRONG} {s.mean():.1%}"
         )
+        print(f"  learned verifier (trained on {other}): APGR {apgr}")
         print(
-            f"  learned verifier: APGR {apgr}, CPT(50%) {c50.value:.1f}% [{c50.low:.1f}, "
-            f"{c50.high:.1f}], CPT(80%) {c80.value:.1f}% [{c80.low:.1f}, {c80.high:.1f}]"
+            f"    CPT(50%) {c50.value:.1f}% [{c50.low:.1f}, {c50.high:.1f}], "
+            f"CPT(80%) {c80.value:.1f}% [{c80.low:.1f}, {c80.high:.1f}]"
         )
         # the threshold for 95% of strong's quality, chosen on the other dataset
-        ow, owc, obodies = columns(answers, other, WEAK, sorted(answers[(other, WEAK)]))
-        os_, osc, _ = columns(answers, other, STRONG, sorted(answers[(other, WEAK)]))
+        other_prompts = sorted(answers[(other, WEAK)])
+        ow, owc, obodies = columns(answers, other, WEAK, other_prompts)
+        os_, osc, _ = columns(answers, other, STRONG, other_prompts)
         orows = np.asarray([answer_features(b) for b in obodies])
-        odoubt = verifier.doubts(orows, orows.mean(axis=0))
-        cut = cheapest_cut(odoubt, ow, os_, owc, osc)
+        cut = cheapest_cut(verifier.doubts(orows, orows.mean(axis=0)), ow, os_, owc, osc)
+        print(f"  {'check':<22}{'escalated':>9}{'quality':>9}{'saved':>10}  interval")
         up = doubt >= cut
-        print(
-            f"  learned, threshold from {other}: "
-            + point(up, w, s, wc + np.where(up, sc, 0), sc, reps)
-        )
-        fmt = np.asarray(
-            [final_answer(b["choices"][0]["message"]["content"]) is None for b in bodies]
-        )
-        print("  format only:          " + point(fmt, w, s, wc + np.where(fmt, sc, 0), sc, reps))
+        point(f"learned (cut: {other})", up, w, s, wc + np.where(up, sc, 0), sc, reps)
+        texts = [b["choices"][0]["message"]["content"] for b in bodies]
+        fmt = np.asarray([final_answer(t) is None for t in texts])
+        point("format only", fmt, w, s, wc + np.where(fmt, sc, 0), sc, reps)
         differ = np.asarray(
             [disagreement(a, b) is not None for a, b in zip(bodies, second, strict=True)]
         )
         cost = wc + hc + np.where(differ, sc, 0)
-        print(f"  self-consistency (+{SECOND}): " + point(differ, w, s, cost, sc, reps))
+        point("self-consistency", differ, w, s, cost, sc, reps)
         print(f"  always {STRONG}: ${sc.sum():.2f}; always {WEAK}: ${wc.sum():.2f}\n")
+    print(f"legend: quality = share of {STRONG}'s;")
+    print("        saved = against always calling it;")
+    print(f"        self-consistency asks {SECOND} too and pays for it")
 
 
 if __name__ == "__main__":

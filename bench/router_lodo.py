@@ -130,13 +130,14 @@ def report(rows) -> None:  # type: ignore[no-untyped-def]
     print("\n$ saved against always-strong, threshold for 95% of strong's quality from training:")
     for test, _, _, pair, sv, _ in rows:
         band = sv.get("saving_band", {})
+        print(f"  {test.data.name.removeprefix('pricing-reversal/')}: {pair[0]} → {pair[1]}")
         print(
-            f"  {test.data.name.removeprefix('pricing-reversal/')}: {pair[0]} → {pair[1]}: "
-            f"{sv['strong_pct']:.1f}% strong calls, {sv['relative_quality']:.1%} of strong's "
+            f"    {sv['strong_pct']:.1f}% strong calls, {sv['relative_quality']:.1%} of strong's "
             f"quality, saved {sv.get('saving_pct', float('nan')):.1f}% "
             f"[{band.get('low', float('nan')):.1f}, {band.get('high', float('nan')):.1f}]"
         )
-    print("legend: yes = the 90% interval excludes the baseline; costs: each dataset's own")
+    print("legend: yes = the 90% interval excludes the baseline (0.500 for random);")
+    print("        costs: each dataset's own (RouteLLM's prices for MMLU, billed for the rest)")
 
 
 def _yes(ok: bool) -> str:

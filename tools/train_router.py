@@ -1,6 +1,6 @@
 """Train the learned router shipped in the package (unitcost/data/router-default.json).
 
-    python tools/train_router.py [--data ../shared/data] [--l2 10]
+    python tools/train_router.py [--data ../shared/data] [--l2 L2]
 
 Trained on every outcome dataset in ../shared/data, each weighing the same:
 - RouteLLM's MMLU (14,037 non-contaminated prompts): label 1 where GPT-4-1106-preview
@@ -17,7 +17,6 @@ from pathlib import Path
 
 from unitcost.routing.datasets import load_outcomes
 from unitcost.routing.learned import (
-    DEFAULT_L2,
     DEFAULT_ROUTER,
     TrainingSet,
     outcome_pairs,
@@ -38,7 +37,7 @@ def training_sets(data: Path) -> list[TrainingSet]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data"))
-    ap.add_argument("--l2", type=float, default=DEFAULT_L2)
+    ap.add_argument("--l2", type=float, default=None, help="default: chosen by inner validation")
     args = ap.parse_args()
     router = train_router(training_sets(Path(args.data)), l2=args.l2)
     path = ROOT / "src" / "unitcost" / "data" / DEFAULT_ROUTER

@@ -162,10 +162,11 @@ def run_demo(
         notes.append(
             f"{ROUTE} aims {STRONG_SHARE:.0%} of traffic (the prompts the shipped learned router "
             f"scores hardest) at {STRONG}, the rest at {WEAK}; its threshold adapts to live "
-            "scores after a warm-up, so the share converges over time. That router was trained "
-            "on RouteLLM's MMLU outcomes of another model pair; on this GPQA/AIME portfolio it "
-            "ranks questions about as well as chance, so its saving here costs accuracy. Train "
-            "one on your own outcomes: unitcost route-eval --data ... --save-router router.json"
+            "scores after a warm-up, so the share converges over time. The shipped router read "
+            "these very GPQA/AIME outcomes in training (with RouteLLM's MMLU), so this row is "
+            "not a held-out figure: on a dataset left out of its training it ranks prompts "
+            "about as well as chance (bench/router_lodo.py). Train one on your own outcomes: "
+            "unitcost route-eval --data ... --save-router router.json"
         )
     else:
         notes.append(f"the learned route was skipped; add it with: {ROUTING_INSTALL}")

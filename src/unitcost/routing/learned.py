@@ -15,7 +15,9 @@ makes a question hard *within* a dataset rather than which dataset or template i
 from; at run time a shared template only shifts every score alike, which leaves the
 ranking (and a share-based threshold) unchanged. The output is calibrated by Platt scaling
 on out-of-fold scores of the training prompts, and every threshold is read off training
-prompts only.
+prompts only. How much the pooled vectors may weigh against the structure features, and the
+L2 penalty, are chosen by inner validation on the training data (each training dataset
+left out in turn), never on the data a router is judged on.
 """
 
 from __future__ import annotations
@@ -41,16 +43,13 @@ __all__ = [
     "TrainingSet",
     "default_featurizer",
     "outcome_pairs",
+    "select_recipe",
     "strong_needed",
     "train_router",
 ]
 
 DEFAULT_ROUTER = "router-default.json"
 FORMAT = 2
-#: weight of the 192 pooled-vector features against the structure features under the L2
-#: penalty: fewer effective degrees of freedom for what varies most between datasets
-VECTOR_SCALE = 0.3
-DEFAULT_L2 = 10.0
 
 
 @cache
@@ -222,32 +221,119 @@ def _centred(x: NDArray[np.float64], keys: list[str]) -> NDArray[np.float64]:
     return out
 
 
+#: (weight of the pooled-vector block, L2 penalty) that `select_recipe` chooses among
+RECIPES = ((0.0, 10.0), (0.1, 10.0), (0.3, 10.0), (0.3, 100.0))
+
+
+def _fit(
+    x: NDArray[np.float64],
+    y: NDArray[np.float64],
+    weight: NDArray[np.float64],
+    vector_scale: float,
+    l2: float,
+) -> tuple[LogisticRegression, NDArray[np.float64]]:
+    n_vector = x.shape[1] - len(STRUCTURE)
+    spread = x.std(axis=0)
+    scale = np.where(spread > 1e-9, spread, 1.0)  # a constant feature stays as it is
+    scale[:n_vector] /= max(vector_scale, 1e-9)  # 0: the pooled vectors are switched off
+    return LogisticRegression.fit(x / scale, y, l2=l2, sample_weight=weight), scale
+
+
+def _stack(
+    sets: list[TrainingSet], raw: list[NDArray[np.float64]]
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    keys = [f"{s.data.name}:{g}" for s in sets for g in s.data.groups]
+    x_raw = np.vstack(raw)
+    y = np.concatenate([s.labels() for s in sets])
+    weight = np.concatenate([np.full(len(s.data), 1.0 / len(s.data)) for s in sets])
+    weight *= len(weight) / weight.sum()  # each dataset weighs the same in total
+    return x_raw, _centred(x_raw, keys), y, weight
+
+
+def _inner_folds(
+    sets: list[TrainingSet], raw: list[NDArray[np.float64]], seed: int
+) -> list[tuple[list[TrainingSet], list[NDArray[np.float64]], TrainingSet, NDArray[np.float64]]]:
+    """Leave each training dataset out in turn; with one dataset, 4 folds of its groups."""
+    if len(sets) > 1:
+        return [
+            (
+                [s for j, s in enumerate(sets) if j != k],
+                [r for j, r in enumerate(raw) if j != k],
+                sets[k],
+                raw[k],
+            )
+            for k in range(len(sets))
+        ]
+    only, x = sets[0], raw[0]
+    groups = sorted(set(only.data.groups))
+    if len(groups) < 4:  # too few groups to hold some out: random folds
+        fold = np.random.default_rng(seed).integers(0, 4, len(only.data))
+    else:
+        order = np.random.default_rng(seed).permutation(len(groups))
+        of_group = {groups[i]: int(k % 4) for k, i in enumerate(order)}
+        fold = np.asarray([of_group[g] for g in only.data.groups])
+    out = []
+    for k in range(4):
+        tr, te = np.flatnonzero(fold != k), np.flatnonzero(fold == k)
+        if len(tr) >= 2 and len(te) >= 2:
+            out.append(
+                (
+                    [TrainingSet(only.data.subset(tr), only.pairs)],
+                    [x[tr]],
+                    TrainingSet(only.data.subset(te), only.pairs),
+                    x[te],
+                )
+            )
+    return out
+
+
+def select_recipe(
+    sets: list[TrainingSet], raw: list[NDArray[np.float64]], seed: int = 0
+) -> tuple[float, float, dict[str, float]]:
+    """The `RECIPES` entry with the best mean APGR on inner held-out training data (each
+    training dataset left out in turn): chosen on training data only."""
+    from unitcost.routing.intervals import apgr_of
+
+    folds = _inner_folds(sets, raw, seed)
+    means: dict[str, float] = {}
+    for vector_scale, l2 in RECIPES:
+        values = []
+        for train, train_raw, test, test_raw in folds:
+            _, x, y, weight = _stack(train, train_raw)
+            clf, scale = _fit(x, y, weight, vector_scale, l2)
+            scores = (test_raw / scale) @ clf.weights
+            for w, s in test.pairs:
+                values.append(apgr_of(scores, test.data.scores[w], test.data.scores[s]))
+        finite = [v for v in values if np.isfinite(v)]
+        means[f"{vector_scale:g}/{l2:g}"] = float(np.mean(finite)) if finite else float("nan")
+    best = max(RECIPES, key=lambda r: np.nan_to_num(means[f"{r[0]:g}/{r[1]:g}"], nan=-1.0))
+    return best[0], best[1], means
+
+
 def train_router(
     sets: list[TrainingSet],
     *,
-    l2: float = DEFAULT_L2,
+    l2: float | None = None,
+    vector_scale: float | None = None,
     features: list[NDArray[np.float64]] | None = None,
     folds: int = 5,
     seed: int = 0,
 ) -> LearnedRouter:
-    """Fit on every set at once; `features` (one array per set) skips featurizing."""
+    """Fit on every set at once; `features` (one array per set) skips featurizing. Without
+    `l2` and `vector_scale`, `select_recipe` picks them on the training data."""
     if not sets:
         raise InputError("train_router: no training data")
     featurize = default_featurizer()
     raw = [
         featurize(s.data.prompts) if features is None else features[i] for i, s in enumerate(sets)
     ]
-    keys = [f"{s.data.name}:{g}" for s in sets for g in s.data.groups]
-    x_raw = np.vstack(raw)
-    x = _centred(x_raw, keys)
-    y = np.concatenate([s.labels() for s in sets])
-    weight = np.concatenate([np.full(len(s.data), 1.0 / len(s.data)) for s in sets])
-    weight *= len(weight) / weight.sum()  # each dataset weighs the same in total
-    n_vector = len(raw[0][0]) - len(STRUCTURE)
-    spread = x.std(axis=0)
-    scale = np.where(spread > 1e-9, spread, 1.0)  # a constant feature stays as it is
-    scale[:n_vector] /= VECTOR_SCALE
-    clf = LogisticRegression.fit(x / scale, y, l2=l2, sample_weight=weight)
+    inner: dict[str, float] = {}
+    if l2 is None or vector_scale is None:
+        chosen_scale, chosen_l2, inner = select_recipe(sets, raw, seed)
+        l2 = chosen_l2 if l2 is None else l2
+        vector_scale = chosen_scale if vector_scale is None else vector_scale
+    x_raw, x, y, weight = _stack(sets, raw)
+    clf, scale = _fit(x, y, weight, vector_scale, l2)
     # Platt scaling on out-of-fold logits of the uncentred features (what run time sees)
     fold = np.random.default_rng(seed).integers(0, folds, len(y))
     oof = np.zeros(len(y))
@@ -268,8 +354,10 @@ def train_router(
         ],
         "positive_share": float(np.average(y, weights=weight)),
         "l2": l2,
+        "vector_scale": vector_scale,
+        "inner_validation_apgr": inner,
         "features": "PromptFeaturizer: static MiniLM vectors pooled over the whole prompt, "
-        f"its first and last 64 word pieces (× {VECTOR_SCALE}), and {len(STRUCTURE)} "
+        f"its first and last 64 word pieces (× {vector_scale:g}), and {len(STRUCTURE)} "
         "structure features; centred per dataset and group in training",
     }
     return LearnedRouter(clf, scale, router.calibration, quantiles, gap, relative, meta)
