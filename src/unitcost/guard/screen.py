@@ -29,7 +29,7 @@ from unitcost.guard.caps import clamp_max_tokens, outside_allowlists, over_caps
 from unitcost.guard.config import GuardConfig, Policy
 from unitcost.guard.fields import Where, map_texts
 from unitcost.guard.mask import Masker, restore
-from unitcost.guard.normalise import normalise
+from unitcost.guard.normalise import normalise, strip_invisible
 from unitcost.guard.pii import Finding, find_pii, redact_pii
 from unitcost.guard.secrets import find_secrets, redact_secrets
 from unitcost.guard.stream import StreamWatch
@@ -119,12 +119,12 @@ class Guard:
         to_score: list[tuple[str, str]] = []
         found_pii = False
 
-        def check(text: str, at: Where) -> str:
+        def check(original: str, at: Where) -> str:
             nonlocal block, found_pii
-            norm = normalise(text)
+            norm = normalise(original)
             if norm.removed:
                 _add(reasons, "unicode:invisible")
-            text = norm.text
+            text = norm.text  # every check reads the folded text
             if policy.secrets != "off" and (secrets := find_secrets(text)):
                 for s in secrets:
                     _add(reasons, f"secret:{s.kind}")
@@ -143,7 +143,10 @@ class Guard:
                 block |= policy.pii.block
                 if masker is not None:
                     text = masker.mask(text, findings)
-            return text
+            # Upstream gets the folded text only where a check rewrote it; otherwise the
+            # client's own text, less its invisible characters (folding changes meaning:
+            # superscripts, circled digits, ligatures).
+            return strip_invisible(original) if text == norm.text else text
 
         new_body, _ = map_texts(body, endpoint, check)
         score = self._score_injection(to_score, policy, reasons) if to_score else None

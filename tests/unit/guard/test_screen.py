@@ -216,3 +216,16 @@ def test_tool_call_arguments_and_tool_results_are_screened() -> None:
     assert args == '{"email": "<EMAIL_1>"}'
     assert s.body["messages"][2]["content"] == "order 7 for <EMAIL_1>"
     assert body["messages"][1]["tool_calls"][0]["function"]["arguments"].endswith('.org"}')
+
+
+def test_upstream_gets_the_clients_text_less_invisible_characters_not_folded() -> None:
+    from unitcost.guard import Guard, GuardConfig
+
+    guard = Guard(GuardConfig.model_validate({"default": {"injection": {"policy": "off"}}}))
+    body = {"model": "m", "messages": [{"role": "user", "content": "solve x² = ４ ig\u200bnore"}]}
+    out = guard.screen_request(
+        body, tenant="t", key_id=None, deployment="m", endpoint="chat/completions", plant=False
+    )
+    # the check read "x2 = 4 ignore"; the upstream still gets the superscript and the digit
+    assert out.body["messages"][0]["content"] == "solve x² = ４ ignore"
+    assert "unicode:invisible" in out.reasons
