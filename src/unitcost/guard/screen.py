@@ -73,6 +73,10 @@ class Guard:
 
             self._ner = NerTier()
 
+    def policies(self) -> list[Policy]:
+        """Every policy the configuration can resolve to: the default and each override."""
+        return self._policies()
+
     def _policies(self) -> list[Policy]:
         c = self.config
         named = [(s, n) for s in ("deployments", "tenants", "keys") for n in getattr(c, s)]
