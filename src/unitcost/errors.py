@@ -10,8 +10,10 @@
     ├── LimitExceeded         rate limit exhausted (429, Retry-After)
     │   └── BudgetExceeded        a budget or cost cap would be exceeded (429, budget_exceeded)
     ├── Unavailable           a dependency the gateway needs is down (503), e.g. Redis
+    ├── GuardBlocked          the guard's policy refuses the request (400, guard_blocked)
     ├── UpstreamError         an upstream answered with an error or broke (502)
-    │   └── UpstreamTimeout       connect, first-token or between-token timeout (504)
+    │   ├── UpstreamTimeout       connect, first-token or between-token timeout (504)
+    │   └── GuardOutputBlocked    an answer withheld: it repeated the canary (502)
     └── LedgerError           the ledger could not be read or written
 
 Every message is one line that says what was wrong and what is accepted, so the CLI
@@ -27,6 +29,8 @@ __all__ = [
     "AuthError",
     "BudgetExceeded",
     "CatalogLookupError",
+    "GuardBlocked",
+    "GuardOutputBlocked",
     "InputError",
     "LedgerError",
     "LimitExceeded",
@@ -143,6 +147,35 @@ class UpstreamTimeout(UpstreamError):
 
 class LedgerError(UnitcostError):
     pass
+
+
+class GuardBlocked(UnitcostError):
+    """A request the guard's policy refuses (HTTP 400)."""
+
+    status_code = 400
+    error_type = "invalid_request_error"
+    code = "guard_blocked"
+
+    def __init__(self, reasons: list[str], scope: str) -> None:
+        super().__init__(
+            f"request blocked by the guard ({', '.join(reasons)}); remove what is named, or"
+            f" ask an admin to change the guard policy for {scope}",
+            param="messages",
+        )
+        self.reasons = reasons
+
+
+class GuardOutputBlocked(UpstreamError):
+    """An answer withheld because it repeated the deployment's canary (HTTP 502)."""
+
+    code = "guard_canary"
+
+    def __init__(self, deployment: str) -> None:
+        super().__init__(
+            f"answer from {deployment!r} withheld by the guard: it repeated the system"
+            " prompt's canary (a prompt leak); the request was recorded"
+        )
+        self.reasons = ["canary:leak"]
 
 
 _TYPE_MISMATCH = {

@@ -49,18 +49,6 @@ NEEDLES = {
     "ip": [IP],
 }
 KEYS = {"acme": "sk-acme-leaks", "globex": "sk-globex-leaks"}  # globex masks upstream
-# Known leaks, in files of the request path (not the guard's): each marker goes when its fix
-# lands, and `strict` makes the test fail the day it passes, so nobody forgets.
-CACHE_STORES_RESTORED = pytest.mark.xfail(
-    strict=True,
-    reason="gateway/pipeline.py caches the answer after screen_answer restored the masked "
-    "values (should cache out.data) and serves a hit without screen_answer",
-)
-ERROR_CODE_QUOTES_PROMPT = pytest.mark.xfail(
-    strict=True,
-    reason="wire/openai.error_summary keeps the upstream error's `code`, which an upstream "
-    "may fill with the prompt (should pass it through Guard.redact or keep [a-z0-9_.-] only)",
-)
 
 
 def hits(where: str, text: str) -> list[str]:
@@ -266,8 +254,6 @@ def debug_logs(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFi
     yield caplog
 
 
-@CACHE_STORES_RESTORED
-@ERROR_CODE_QUOTES_PROMPT
 def test_no_sink_holds_personal_data_sqlite_memory_cache(
     tmp_path: Path, debug_logs: Any, capfd: Any
 ) -> None:
@@ -321,8 +307,6 @@ def test_no_sink_holds_personal_data_sqlite_memory_cache(
     assert found == [], "\n".join(found)
 
 
-@CACHE_STORES_RESTORED
-@ERROR_CODE_QUOTES_PROMPT
 def test_no_sink_holds_personal_data_postgres_redis_and_spill(
     tmp_path: Path, debug_logs: Any, capfd: Any, monkeypatch: Any
 ) -> None:
@@ -383,7 +367,6 @@ def test_no_sink_holds_personal_data_postgres_redis_and_spill(
     assert found == [], "\n".join(found)
 
 
-@CACHE_STORES_RESTORED
 def test_a_cached_masked_answer_is_restored_with_each_requests_own_values(tmp_path: Path) -> None:
     """Two requests that differ only in the masked data are one request upstream and in the
     cache; each answer must carry its own sender's values, never the other's."""

@@ -322,7 +322,7 @@ def open_guard(settings: GatewaySettings) -> Guard | None:
         secret = hashlib.sha256(shared + settings.ledger.url.encode()).hexdigest()
         config = config.model_copy(update={"canary_secret": SecretStr(secret)})
     guard = Guard(config)
-    blocking = any(p.injection.policy == "block" for p in guard._policies())
+    blocking = any(p.injection.policy == "block" for p in guard.policies())
     if blocking:
         guard.warm()
     return guard

@@ -119,6 +119,18 @@ class GatewayMetrics:
             registry=r,
         )
         timed = ("deployment", "tenant", "status")
+        self.guard = Counter(
+            "unitcost_guard_decisions",
+            "Guard decisions per request, by action and reason kind (pii, secret, injection, ...)",
+            ("action", "reason"),
+            registry=self.registry,
+        )
+        self.guard_seconds = Histogram(
+            "unitcost_guard_seconds",
+            "Time the guard took on a request's input",
+            buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25),
+            registry=self.registry,
+        )
         self.latency = Histogram(
             "unitcost_request_seconds",
             "End-to-end latency",
@@ -235,6 +247,14 @@ class GatewayMetrics:
                 g_out.observe(r.completion_tokens)
             if r.ttft_ms is not None and r.stream:
                 g_ttft.observe(r.ttft_ms / 1000.0)
+
+    def observe_guard(self, action: str, reasons: list[str], ms: float) -> None:
+        """One request's guard decision. Labels keep only a reason's kind (before the
+        colon): a reason like `tool_not_allowed:<name>` carries a client-chosen name."""
+        kinds = sorted({r.split(":", 1)[0] for r in reasons}) or ["none"]
+        for kind in kinds:
+            self.guard.labels(action, kind).inc()
+        self.guard_seconds.observe(ms / 1000.0)
 
     def observe_rejection(self, tenant: str | None, http_status: int, reason: str | None) -> None:
         """A refused request; `tenant` is None when the key was missing or wrong."""

@@ -60,7 +60,12 @@ async def handle(x: Exchange, s: Services) -> None:
     try:
         x.principal = authenticate(s.keyring, x.authorization)
         await read_request(x, s.settings.max_body_bytes)
-        await screen_input(s.guard, x)
+        try:
+            await screen_input(s.guard, x)
+        finally:
+            if x.screened is not None:
+                screened = x.screened
+                s.recorder.metrics.observe_guard(screened.action, screened.reasons, screened.ms)
         plan, route = await plan_for(x, s.routes, s.portfolio)
     except UnitcostError as exc:
         s.recorder.reject(x, exc)
@@ -112,7 +117,9 @@ async def _serve(
     x.headers.append((b"x-unitcost-deployment", dep.name.encode()))
     probe = await lookup(s.cache, x, dep, route) if cacheable(x) else None
     if probe is not None and probe.hit is not None:
-        data = served_from_cache(row, probe, x)
+        # the cache holds the upstream's answer (placeholders, if masked): this request's
+        # own values go back in, never the first sender's
+        data = screen_answer(s.guard, x, served_from_cache(row, probe, x))
         await respond(x, data, b"application/json", row, lambda r: s.recorder.record(r, x))
         return Attempt(True)
     streaming = x.stream and check is None
@@ -157,7 +164,7 @@ async def _serve(
         row.status, row.error, row.http_status = RowStatus.WITHHELD, exc.code, exc.status_code
         s.recorder.record(row, x)
         return Attempt(False, exc, f"{dep.name}'s answer was withheld ({exc.code})")
-    await remember(s.cache, probe, data, row)
+    await remember(s.cache, probe, out.data, row)  # as the upstream answered: no raw values
     x.headers.append((b"x-unitcost-cost-usd", f"{row.cost_usd:.10f}".encode()))
     await respond(x, data, out.content_type, row, lambda r: s.recorder.record(r, x))
     return Attempt(True)

@@ -9,8 +9,7 @@
 Reasons are labels (`pii:card`, `secret:openai_key`, `injection:tool`, `caps:messages>512`),
 never the data that caused them, so they are safe in the ledger, logs, metrics and errors.
 
-The errors belong in `unitcost.errors` (proposed there as `GuardBlocked(UnitcostError)` and
-`GuardOutputBlocked(UpstreamError)`); they live here until that file takes them.
+The errors live in `unitcost.errors` with the rest of the tree; they are re-exported here.
 """
 
 from __future__ import annotations
@@ -18,42 +17,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from unitcost.errors import UnitcostError, UpstreamError
+from unitcost.errors import GuardBlocked, GuardOutputBlocked
 from unitcost.guard.config import Policy
 
 __all__ = ["ACTIONS", "Action", "GuardBlocked", "GuardOutputBlocked", "Screened"]
 
 Action = Literal["allow", "flag", "redact", "block"]
 ACTIONS: tuple[Action, ...] = ("allow", "flag", "redact", "block")
-
-
-class GuardBlocked(UnitcostError):
-    """A request the guard's policy refuses (HTTP 400)."""
-
-    status_code = 400
-    error_type = "invalid_request_error"
-    code = "guard_blocked"
-
-    def __init__(self, reasons: list[str], scope: str) -> None:
-        super().__init__(
-            f"request blocked by the guard ({', '.join(reasons)}); remove what is named, or"
-            f" ask an admin to change the guard policy for {scope}",
-            param="messages",
-        )
-        self.reasons = reasons
-
-
-class GuardOutputBlocked(UpstreamError):
-    """An answer withheld because it repeated the deployment's canary (HTTP 502)."""
-
-    code = "guard_canary"
-
-    def __init__(self, deployment: str) -> None:
-        super().__init__(
-            f"answer from {deployment!r} withheld by the guard: it repeated the system"
-            " prompt's canary (a prompt leak); the request was recorded"
-        )
-        self.reasons = ["canary:leak"]
 
 
 @dataclass

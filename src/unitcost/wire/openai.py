@@ -12,6 +12,7 @@ A malformed field gets one line that names it, says what was wrong and what is a
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
@@ -199,7 +200,16 @@ def error_summary(status: int, data: bytes) -> str:
         kind = "non-JSON body"
     parts = [f"upstream answered {status}"]
     if isinstance(kind, str):
-        parts.append(kind[:64])
+        parts.append(_identifier(kind))
     if isinstance(code, str | int):
-        parts.append(f"code={str(code)[:64]}")
+        parts.append(f"code={_identifier(str(code))}")
     return " ".join(parts)
+
+
+_IDENTIFIER = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+
+
+def _identifier(value: str) -> str:
+    """An error type or code as the ledger may keep it: identifier-like values only (an
+    upstream can put anything there, the prompt included)."""
+    return value if _IDENTIFIER.fullmatch(value) else "(not an identifier)"

@@ -209,3 +209,33 @@ def test_the_cascade_pays_for_the_escalated_answer(run) -> None:  # type: ignore
     assert status == 200 and b"Answer: B" in body
     assert [(x.deployment, x.status) for x in rows] == [("a", "escalated"), ("b", "ok")]
     assert rows[0].cost_nanos > 0
+
+
+def test_the_guard_decision_is_on_the_row_the_header_and_the_metrics(run) -> None:  # type: ignore[no-untyped-def]
+    r = run(guard={"default": {"injection": {"policy": "off"}}})
+
+    async def go() -> Any:
+        body = {"model": "a", "messages": [{"role": "user", "content": "mail ana@example.org"}]}
+        return await r.post(body), r.rows(), r.app.metrics.render().decode()
+
+    (status, headers, _), rows, metrics = drive(r, go)
+    (row,) = rows
+    assert status == 200 and float(headers["x-unitcost-guard-ms"]) >= 0
+    assert (row.guard_action, row.guard_reasons) == ("flag", "pii:email")
+    assert 'unitcost_guard_decisions_total{action="flag",reason="pii"} 1.0' in metrics
+
+
+def test_a_blocked_request_never_reaches_the_upstream(run) -> None:  # type: ignore[no-untyped-def]
+    r = run(guard={"default": {"injection": {"policy": "off"}, "secrets": "block"}})
+
+    async def go() -> Any:
+        secret = "sk-proj-" + "a1B2c3D4e5F6g7H8i9J0" * 3
+        body = {"model": "a", "messages": [{"role": "user", "content": f"use {secret}"}]}
+        return await r.post(body), r.rows()
+
+    (status, _, body), rows = drive(r, go)
+    assert status == 400 and orjson.loads(body)["error"]["code"] == "guard_blocked"
+    assert r.upstream("a").calls == []
+    (row,) = rows
+    assert (row.status, row.guard_action) == ("rejected", "block")
+    assert "sk-proj" not in (row.error or "") + (row.guard_reasons or "")
