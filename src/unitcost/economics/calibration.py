@@ -245,6 +245,7 @@ def previous_defaults_error(catalog: Catalog | None = None) -> float:
     return statistics.median(abs(_residual(cat, PREVIOUS_DEFAULTS, p).error) for p in held)
 
 
+@cache
 def efficiency(vendor: str, precision: str, stack: str | None = None) -> Efficiency:
     """The calibrated efficiencies for a deployment (see economics/efficiency.py)."""
     return lookup(calibrate().fit, vendor, precision, stack)
