@@ -146,15 +146,17 @@ class Builder:
                 f"{p}: give params_active_b and training_tokens_t (the catalog has no value)"
             )
         acc = self._lookup(f"{p}.accelerator", self.catalog.accelerator, spec.accelerator)
-        mfu = (
-            training_efficiency(acc.name, acc.vendor)[0]
-            if spec.mfu is None
-            else self.sample(f"{p}.mfu", spec.mfu)
-        )
+        if spec.mfu is None:
+            # published runs imply their MFU against the BF16 peak (FP8 runs included), so
+            # the calibrated MFU is applied to that peak whatever the precision
+            mfu: Num = training_efficiency(acc.name, acc.vendor)[0]
+            peak = acc.bf16_tflops
+        else:
+            mfu, peak = self.sample(f"{p}.mfu", spec.mfu), acc.peak_tflops(spec.precision)
         return training_cost(
             params_active_b=params,
             training_tokens_t=tokens,
-            peak_tflops=acc.peak_tflops(spec.precision),
+            peak_tflops=peak,
             mfu=mfu,
             usd_per_gpu_hour=self.sample(f"{p}.usd_per_gpu_hour", spec.usd_per_gpu_hour),
             lifetime_tokens_served=self.sample(

@@ -67,3 +67,28 @@ def test_procurement_ranges_reach_gross_margin_through_pue_and_energy_price() ->
     mc = monte_carlo(spec, samples=2000, seed=1).percentiles()
     water = mc["llama-70b-owned.water_ml_per_1k_output"]
     assert water["p5"] < water["p95"]
+
+
+def test_training_without_an_mfu_uses_published_runs_on_that_accelerator() -> None:
+    s = parse_scenario(
+        {
+            "name": "t",
+            "deployments": {"d": {"list_price": {"input_usd_per_m": 1, "output_usd_per_m": 2}}},
+            "training": [
+                {
+                    "deployment": "d",
+                    "accelerator": "H800",
+                    "params_active_b": 37,
+                    "training_tokens_t": 14.8,
+                    "precision": "fp8",
+                    "usd_per_gpu_hour": 2.0,
+                    "lifetime_tokens_served": 1e15,
+                }
+            ],
+        }
+    )
+    # DeepSeek-V3's own run is the only H800 point: its 2,664K GPU-hours come back, priced
+    # against the BF16 peak as the calibration rates them even though it trained in FP8
+    t = evaluate(s).training["d"]
+    assert t.gpu_hours == pytest.approx(2.664e6, rel=1e-6)
+    assert t.usd == pytest.approx(2.664e6 * 2.0, rel=1e-6)
