@@ -47,7 +47,9 @@ def ledger_demand(
     try:
         rows = [
             (r.ts, r.prompt_tokens, r.completion_tokens)
-            for r in store.records(limit=LEDGER_ROWS)
+            for r in store.records(
+                limit=LEDGER_ROWS, since=first.isoformat(), until=last.isoformat()
+            )
             if start <= r.ts < end
             and r.status in (RowStatus.OK, RowStatus.ESCALATED)
             and r.completion_tokens > 0

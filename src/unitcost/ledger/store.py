@@ -59,7 +59,13 @@ class Store(Protocol):
         self, group_by: Sequence[str], since: str
     ) -> dict[tuple[str | None, ...], int]: ...
 
-    def records(self, request_id: str | None = None, limit: int = 1000) -> list[UsageRecord]: ...
+    def records(
+        self,
+        request_id: str | None = None,
+        limit: int = 1000,
+        since: str | None = None,
+        until: str | None = None,
+    ) -> list[UsageRecord]: ...
 
     def ids(self, ids: Sequence[str]) -> set[str]: ...
 
@@ -149,14 +155,22 @@ class _SQLStore:
             _, rows = self._read(sql, [since])
         return {tuple(r[:-1]): int(r[-1] or 0) for r in rows}
 
-    def records(self, request_id: str | None = None, limit: int = 1000) -> list[UsageRecord]:
+    def records(
+        self,
+        request_id: str | None = None,
+        limit: int = 1000,
+        since: str | None = None,
+        until: str | None = None,
+    ) -> list[UsageRecord]:
+        """Rows in time order: one request's, or a period's (days inclusive, UTC)."""
+        _check_days(since, until)
         fields = COLUMNS[:-1]
         sql = f"SELECT {', '.join(fields)} FROM usage"
-        args: list[Any] = []
+        where, args = self._where(None, since, until)
         if request_id is not None:
-            sql += f" WHERE request_id = {self.placeholder}"
+            where += (" AND " if where else " WHERE ") + f"request_id = {self.placeholder}"
             args.append(request_id)
-        sql += f" ORDER BY ts, id LIMIT {int(limit)}"
+        sql += where + f" ORDER BY ts, id LIMIT {int(limit)}"
         with self._lock:
             _, rows = self._read(sql, args)
         out = []

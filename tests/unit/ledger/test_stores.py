@@ -250,3 +250,10 @@ def test_a_ledger_from_a_newer_release_is_refused(tmp_path: Path) -> None:
     store.close()
     with pytest.raises(LedgerError, match="newer than this unitcost"):
         open_store(f"sqlite:///{tmp_path}/new.db")
+
+
+def test_records_of_a_period(store: Store) -> None:
+    store.append([record("acme", None, DAY1, 0.01), record("acme", None, DAY2, 0.02)])
+    assert [r.day for r in store.records(since="2026-11-02")] == ["2026-11-02"]
+    assert [r.day for r in store.records(until="2026-11-01")] == ["2026-11-01"]
+    assert len(store.records(since="2026-11-01", until="2026-11-02")) == 2
