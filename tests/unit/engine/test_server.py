@@ -71,3 +71,10 @@ def test_no_engine_installed_names_the_install_command(home: Path) -> None:
 
     with pytest.raises(InputError, match="build it with: unitcost engine install"):
         LocalModel.start()
+
+
+def test_a_slot_too_small_for_the_self_test_is_refused(home: Path) -> None:
+    from unitcost.errors import InputError
+
+    with pytest.raises(InputError, match=r"ctx_per_slot: 256 is too small; accepted: 512 or more"):
+        LocalModel.start(ctx_per_slot=256)

@@ -36,7 +36,7 @@ class LocalOptions(BaseModel):
     )
     parallel: int = Field(4, ge=1, le=64, description="engine slots batched together")
     threads: int | None = Field(None, ge=1, le=256)
-    ctx_per_slot: int = Field(2048, ge=256, le=8192)
+    ctx_per_slot: int = Field(2048, ge=512, le=8192)
     tokens_per_s: float | None = Field(None, gt=0, description="skip the start-up measurement")
     usd_per_hour: float = Field(VM_USD_PER_HOUR, gt=0)
     price_source: str = VM_SOURCE
