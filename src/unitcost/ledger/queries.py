@@ -27,6 +27,8 @@ from unitcost.errors import InputError, LedgerError
 
 __all__ = [
     "CUBE_KEYS",
+    "MEASURES",
+    "READ_COLUMNS",
     "Cell",
     "Costliest",
     "Outcome",
@@ -64,6 +66,20 @@ MEASURES = (
     "saving_nanos",
 )
 SPENDER_COLUMNS = ("end_user", "key_id", "feature", "tenant", "cohort", "deployment")
+#: every column a query here reads: what a columnar copy of the ledger must hold
+READ_COLUMNS = (
+    "id",
+    "request_id",
+    "ts",
+    *CUBE_KEYS,
+    "http_status",
+    "end_user",
+    "key_id",
+    "error",
+    "tokens_estimated",
+    "latency_ms",
+    *MEASURES,
+)
 
 
 class Reader(Protocol):
@@ -214,7 +230,9 @@ def top_spenders(
     where, args = period.where(_mark(reader))
     sql = (
         f"SELECT {column}, COUNT(*), SUM(prompt_tokens + completion_tokens), SUM(cost_nanos) AS c "
-        f"FROM usage{where} GROUP BY {column} ORDER BY c DESC, {column} LIMIT {int(limit)}"
+        f"FROM usage{where} GROUP BY {column} "
+        # NULLS FIRST is SQLite's own order: every engine breaks a tie the same way
+        f"ORDER BY c DESC, {column} NULLS FIRST LIMIT {int(limit)}"
     )
     return [Spender(r[0], _int(r[1]), _int(r[2]), _int(r[3])) for r in reader.run(sql, args)]
 
@@ -255,7 +273,8 @@ def outcomes(reader: Reader, period: Period = Period(), limit: int = 50) -> list
     sql = (
         f"SELECT status, http_status, {reason} AS reason, COUNT(*) AS n, SUM(cost_nanos) "
         f"FROM usage{where} GROUP BY status, http_status, {reason} "
-        f"ORDER BY n DESC, status LIMIT {int(limit)}"
+        f"ORDER BY n DESC, status, http_status NULLS FIRST, reason NULLS FIRST "
+        f"LIMIT {int(limit)}"
     )
     return [
         Outcome(r[0], None if r[1] is None else int(r[1]), r[2], _int(r[3]), _int(r[4]))

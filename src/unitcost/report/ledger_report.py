@@ -6,7 +6,8 @@ a PNG per chart and a CSV per table.
     # report/index.html, report/*.png, report/*.csv
 
 The ledger is read with a handful of aggregate queries (`ledger.queries`); everything else
-is folded from their results, so the report's figures are the ledger's sums, exactly.
+is folded from their results, so the report's figures are the ledger's sums, exactly. They
+run on the ledger's columnar copy (`report.columnar`: DuckDB over Parquet, the same SQL).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from unitcost.report import analysis as a
 from unitcost.report import finance as f
 from unitcost.report import ledger_charts as charts
 from unitcost.report.charts import png_data_uri
+from unitcost.report.columnar import open_report_reader
 from unitcost.report.inputs import Card, ReportInputs, SettingsLike, inputs_from_settings
 from unitcost.report.model import Column, Table, html_table, usd, write_csv
 
@@ -307,16 +309,19 @@ def write_ledger_report(
     plan: Scenario | None = None,
     revenue: Mapping[str, Decimal] | None = None,
     extra_cards: Sequence[Card] = (),
+    say: Callable[[str], None] | None = None,
 ) -> Path:
     """Write index.html, a PNG per chart and a CSV per table into `out_dir`; returns the
-    HTML's path. `config` is the gateway's settings (budgets, price cards, fleets)."""
+    HTML's path. `config` is the gateway's settings (budgets, price cards, fleets). A SQLite
+    or PostgreSQL ledger is read through its columnar copy (`report.columnar`), synced
+    first; `say` gets the one line about building it or falling back (default: stderr)."""
     if config is None or isinstance(config, ReportInputs):
         inputs = config or ReportInputs()
     else:
         inputs = inputs_from_settings(config)
     for card in extra_cards:
         inputs = inputs.with_card(card)
-    reader = q.open_reader(ledger_url)
+    reader = open_report_reader(ledger_url, say) if say else open_report_reader(ledger_url)
     try:
         report = build_ledger_report(reader, q.Period(since, until), inputs, plan, revenue)
     finally:
