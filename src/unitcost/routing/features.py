@@ -13,7 +13,8 @@ Apache-2.0 like the model; see NOTICE). A prompt's features are then a table loo
 - the mean vector of all its word pieces, of its first 64 and of its last 64 (head and tail:
   a shared instruction at either end is a constant there, which a linear model's ranking
   ignores and training removes by centring per dataset);
-- its structure: length (characters, words, lines, word pieces), digits, LaTeX and
+- its structure, over all of it: length (characters, words, lines, word pieces), digits,
+  LaTeX and
   operators (math), code markers, multiple-choice options, non-ASCII and non-Latin letters
   (language), capitals, numbers, question marks, word length.
 """
@@ -58,28 +59,33 @@ STRUCTURE = (
 _LATEX = re.compile(r"\\[a-zA-Z]+|\$|\\\[|\\\(")
 _OPERATORS = re.compile(r"[=+\-*/^<>≤≥×÷∑∫√π]")
 _CODE = re.compile(r"```|^\s{4,}\S|\bdef |\bclass |\breturn\b|#include|[;{}]\s*$|=>|::", re.M)
-_CHOICES = re.compile(r"(?:^|\n)\s*\(?[A-Ja-j][\).:]\s")
+_CHOICES = re.compile(r"^[ \t]*\(?[A-Ja-j][\).:]\s", re.M)
+_WIDE = re.compile(r"[^\x00-\u024f]")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _WORD = re.compile(r"\w+")
 
 
 def structure_features(text: str) -> list[float]:
-    """The `STRUCTURE` columns of one prompt: shares of characters, log counts, flags."""
+    """The `STRUCTURE` columns of one prompt: shares of characters, log counts, flags.
+    (Counted with C-level string methods: a 6,000-character prompt costs ~0.3 ms.)"""
     n = max(len(text), 1)
     words = _WORD.findall(text)
-    letters = [c for c in text if c.isalpha()]
-    non_latin = sum(1 for c in letters if ord(c) > 0x24F)
+    ascii_chars = len(text.encode("ascii", "ignore"))
+    letters = sum(map(str.isalpha, text))
+    wide = _WIDE.findall(text)  # beyond Latin Extended-B: other scripts, symbols
+    non_latin = sum(map(str.isalpha, wide))
     word_lengths = [len(w) for w in words] or [0]
+    alnum, spaces = sum(map(str.isalnum, text)), sum(map(str.isspace, text))
     return [
         float(np.log1p(len(text))),
         float(np.log1p(len(words))),
         float(np.log1p(text.count("\n"))),
         0.0,  # word pieces: filled in by the featurizer, which tokenizes anyway
-        sum(c.isdigit() for c in text) / n,
-        sum(c.isupper() for c in text) / n,
-        sum(ord(c) > 127 for c in text) / n,
-        non_latin / max(len(letters), 1),
-        sum(not c.isalnum() and not c.isspace() for c in text) / n,
+        sum(map(str.isdigit, text)) / n,
+        sum(map(str.isupper, text)) / n,
+        (len(text) - ascii_chars) / n,
+        non_latin / max(letters, 1),
+        (len(text) - alnum - spaces) / n,
         float(np.log1p(len(_LATEX.findall(text)))),
         len(_OPERATORS.findall(text)) / n * 10,
         float(np.log1p(len(_CODE.findall(text)))),
@@ -102,7 +108,7 @@ def static_vectors() -> NDArray[np.float32]:
 class PromptFeaturizer:
     """Whole-prompt features: pooled static vectors (whole, head, tail) and structure."""
 
-    def __init__(self, max_chars: int = 32_000) -> None:
+    def __init__(self, max_chars: int = 3_000) -> None:
         try:
             from tokenizers import Tokenizer
         except ImportError:
@@ -112,7 +118,9 @@ class PromptFeaturizer:
         self.tokenizer.no_padding()
         self.tokenizer.no_truncation()
         self.table = static_vectors()
-        self.max_chars = max_chars  # a prompt past this is read as its first and last halves
+        # The vectors of a prompt past `max_chars` are read from its first and last halves
+        # (tokenizing costs ~5 µs a word piece here); its structure from all of it.
+        self.max_chars = max_chars
         pooled = [f"{part}_{i}" for part in ("all", "head", "tail") for i in range(64)]
         self.names = [*pooled, *STRUCTURE]
 
@@ -131,13 +139,14 @@ class PromptFeaturizer:
         cut = [self._cut(t) for t in texts]
         encodings = self.tokenizer.encode_batch(cut, add_special_tokens=False)
         d = STATIC_DIMENSIONS
-        for i, (text, enc) in enumerate(zip(cut, encodings, strict=True)):
+        for i, (text, part, enc) in enumerate(zip(texts, cut, encodings, strict=True)):
             ids = enc.ids or [100]  # [UNK] for an empty prompt
             vectors = self.table[ids]
             out[i, :d] = vectors.mean(axis=0)
             out[i, d : 2 * d] = vectors[:HEAD_TAIL].mean(axis=0)
             out[i, 2 * d : 3 * d] = vectors[-HEAD_TAIL:].mean(axis=0)
             structure = structure_features(text)
-            structure[3] = float(np.log1p(len(enc.ids)))
+            pieces = len(enc.ids) * len(text) / max(len(part), 1)  # scaled up if cut
+            structure[3] = float(np.log1p(pieces))
             out[i, 3 * d :] = structure
         return out
