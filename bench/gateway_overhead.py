@@ -130,8 +130,11 @@ def gateway_config(tmp: Path, variant: str) -> Path:
         if variant.startswith("redis")
         else ""
     )
+    # The guard's deterministic layer stays on; its injection classifier (milliseconds of
+    # CPU per request) is measured on its own in bench/guard.py.
     cfg.write_text(f"""
 port: {GATEWAY}
+guard: {{default: {{injection: {{policy: "off"}}}}}}
 ledger: {{url: "sqlite:///{tmp}/ledger-{variant}.db", journal: {journal}}}
 tenants: [{{name: bench, keys: ["{KEY}"]{budget}}}]
 {limits}

@@ -39,6 +39,7 @@ CALL_USD = 0.002
 def config(upstream: str, ledger: str, redis: str | None = None, **tenant: Any) -> dict[str, Any]:
     values: dict[str, Any] = {
         "ledger": {"url": ledger, "interval_s": 0.05},
+        "guard": {"default": {"injection": {"policy": "off"}}},  # measured in bench/guard.py
         "tenants": [{"name": "acme", "keys": [KEY], **tenant}],
         "deployments": [
             {

@@ -18,6 +18,7 @@ import hashlib
 import logging
 import os
 import sys
+import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
@@ -322,7 +323,10 @@ def open_guard(settings: GatewaySettings) -> Guard | None:
         secret = hashlib.sha256(shared + settings.ledger.url.encode()).hexdigest()
         config = config.model_copy(update={"canary_secret": SecretStr(secret)})
     guard = Guard(config)
-    blocking = any(p.injection.policy == "block" for p in guard.policies())
-    if blocking:
+    policies = guard.policies()
+    if any(p.injection.policy == "block" for p in policies):
         guard.warm()
+    elif any(p.injection.policy != "off" or p.pii.ner for p in policies):
+        # load in the background: the first requests wait on the same lock, not a second load
+        threading.Thread(target=guard.warm, name="unitcost-guard-warm", daemon=True).start()
     return guard

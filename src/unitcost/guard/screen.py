@@ -20,6 +20,7 @@ after the last assistant turn (earlier turns were screened when they were new); 
 from __future__ import annotations
 
 import re
+import threading
 import time
 from typing import Any
 
@@ -53,10 +54,15 @@ class Guard:
         self._ner: Any = None
         self.injection_available = classifier is not None
         self._canaries: dict[str, str] = {}
+        self._warming = threading.Lock()  # one load, however many requests arrive during it
 
     def warm(self) -> None:
         """Load the injection classifier (and the NER tier where a policy asks for it) now,
         not on the first request; fail at start-up if a blocking policy cannot run."""
+        with self._warming:
+            self._warm()
+
+    def _warm(self) -> None:
         if self._classifier is None and self._wants_injection():
             try:
                 from unitcost.guard.injection import default_classifier
