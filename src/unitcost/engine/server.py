@@ -42,6 +42,7 @@ DEFAULT_THREADS = 1
 #: ggml's thread pool polls for work before sleeping (llama.cpp's default 50); 0 sleeps at
 #: once, so idle workers never spin on a core something else needs
 DEFAULT_POLL = 0
+MIN_CTX_PER_SLOT = 512
 SELF_TEST_ITEMS = 45  # 299 tokens once the chat template is added
 
 
@@ -88,6 +89,11 @@ class LocalModel:
     ) -> LocalModel:
         """Start an engine for `quant` (the shipped Q4_1, or one `unitcost engine quantize`
         made) or for any `gguf` file, and return once its self-test has passed."""
+        if ctx_per_slot < MIN_CTX_PER_SLOT:
+            raise InputError(
+                f"ctx_per_slot: {ctx_per_slot} is too small; accepted: {MIN_CTX_PER_SLOT} or more "
+                "(the start-up self-test sends ~300 tokens)"
+            )
         engine = require_engine()
         path = Path(gguf) if gguf is not None else model_path(quant)
         if not path.is_file():
