@@ -296,7 +296,9 @@ def distinct_users(reader: Reader, period: Period = Period()) -> dict[str | None
     cond = "end_user IS NOT NULL"
     where = f"{where} AND {cond}" if where else f" WHERE {cond}"
     rows = reader.run(
-        f"WITH pairs AS (SELECT feature, end_user FROM usage{where} GROUP BY feature, end_user) "
+        # MATERIALIZED: the pairs are grouped once, not once per use (DuckDB inlines CTEs)
+        f"WITH pairs AS MATERIALIZED (SELECT feature, end_user FROM usage{where} "
+        "GROUP BY feature, end_user) "
         "SELECT 0, feature, COUNT(*) FROM pairs GROUP BY feature "
         "UNION ALL SELECT 1, NULL, COUNT(DISTINCT end_user) FROM pairs",
         args,

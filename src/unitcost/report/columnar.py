@@ -62,6 +62,8 @@ __all__ = [
 ]
 
 FORMAT = 1  # bump when the copy's layout changes: older copies are rebuilt
+#: smaller ledgers without a copy are read with their own SQL (well under a second)
+COPY_MIN_ROWS = 50_000
 _TAIL_SEGMENTS = 8  # more small SQLite segments than this are merged into one
 
 
@@ -305,13 +307,17 @@ def open_columnar_reader(url: str, say: Callable[[str], None] = _stderr) -> Colu
 
 def open_report_reader(url: str, say: Callable[[str], None] = _stderr) -> q.Reader:
     """The fastest reader the ledger allows: its columnar copy (synced first) for SQLite and
-    PostgreSQL, else the store's own SQL, said in one line. UNITCOST_COLUMNAR=off skips
-    the copy."""
+    PostgreSQL ledgers that have one or reach COPY_MIN_ROWS rows, else the store's own SQL
+    (said in one line when a copy was wanted). UNITCOST_COLUMNAR=off skips the copy."""
     direct = q.open_reader(url)  # bad URLs and missing ledgers fail here, as they always did
     if direct.dialect == "duckdb" or url == "sqlite:///:memory:":
         return direct
     if os.environ.get("UNITCOST_COLUMNAR", "").lower() in ("off", "0", "no"):
         return direct
+    if not (copy_dir(url) / "manifest.json").exists():
+        bounded = f"SELECT COUNT(*) FROM (SELECT 1 FROM usage LIMIT {int(COPY_MIN_ROWS)}) AS t"
+        if int(direct.run(bounded)[0][0]) < COPY_MIN_ROWS:
+            return direct
     try:
         reader = open_columnar_reader(url, say)
     except ColumnarUnavailable as exc:

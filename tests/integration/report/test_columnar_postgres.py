@@ -43,6 +43,7 @@ def pg_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
         conn.execute("TRUNCATE usage")  # new storage: the copy of a previous test is stale
     _append(url, [*ROWS, EDGE])
     monkeypatch.setenv("UNITCOST_COLUMNAR_DIR", str(tmp_path / "columnar"))
+    monkeypatch.setattr(columnar, "COPY_MIN_ROWS", 1)  # a copy even of these few rows
     return url
 
 

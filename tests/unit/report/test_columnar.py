@@ -82,6 +82,11 @@ def _append(url: str, rows: list[UsageRecord]) -> None:
         store.close()
 
 
+@pytest.fixture(autouse=True)
+def small_ledgers_get_a_copy(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(columnar, "COPY_MIN_ROWS", 0)
+
+
 @pytest.fixture()
 def ledger(tmp_path: Path) -> str:
     url = make_ledger(tmp_path)
@@ -239,3 +244,21 @@ def test_an_empty_ledger_reads_as_empty(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'empty.db'}"
     open_store(url).close()
     assert _copied(url) == _direct(url)
+
+
+def test_a_small_ledger_without_a_copy_is_read_by_its_sql(
+    ledger: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(columnar, "COPY_MIN_ROWS", 9)  # the ledger has 8 rows
+    said: list[str] = []
+    reader = columnar.open_report_reader(ledger, say=said.append)
+    reader.close()
+    assert reader.dialect == "sqlite" and said == [] and not columnar.copy_dir(ledger).exists()
+    monkeypatch.setattr(columnar, "COPY_MIN_ROWS", 8)
+    reader = columnar.open_report_reader(ledger, say=said.append)
+    reader.close()
+    assert isinstance(reader, columnar.ColumnarReader) and len(said) == 1
+    monkeypatch.setattr(columnar, "COPY_MIN_ROWS", 9)  # once there is a copy, it is kept up
+    reader = columnar.open_report_reader(ledger, say=said.append)
+    reader.close()
+    assert isinstance(reader, columnar.ColumnarReader)
