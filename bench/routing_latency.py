@@ -4,7 +4,7 @@
    258 GPQA/AIME prompts of the replay set and 500 MMLU prompts, against the featurizer
    alone and the length-only decision. Goal p99 ≤ 3 ms.
 2. A semantic-cache lookup as the gateway runs it (`ResponseCache._lookup`: embed the
-   question with MiniLM, search the partition's HNSW graph, verify the nearest 4 with the
+   question with MiniLM, search the partition's HNSW graph, verify the nearest 2 with the
    pair classifier) in a partition of 100,000 entries: real MiniLM vectors of 69,074 QQP
    questions plus jittered copies of them; looked up: 500 held-out QQP questions. Against
    an exact NumPy scan of the same vectors. Goal p99 ≤ 5 ms.
@@ -37,17 +37,23 @@ from unitcost.routing.learned import LearnedRouter, default_featurizer
 DATA = QQP.parents[1]
 
 
-def pct(xs: list[float]) -> str:
-    a = np.asarray(xs) * 1000
-    return f"p50 {np.percentile(a, 50):.2f} ms, p99 {np.percentile(a, 99):.2f} ms"
+def pct(xs) -> str:  # type: ignore[no-untyped-def]
+    """Wall clock, and this thread's CPU time beside it: on a shared machine the wall
+    clock's tail is mostly other processes taking the core mid-call."""
+    wall = np.asarray([x[0] for x in xs]) * 1000
+    cpu = np.asarray([x[1] for x in xs]) * 1000
+    return (
+        f"p50 {np.percentile(wall, 50):.2f} ms, p99 {np.percentile(wall, 99):.2f} ms "
+        f"(CPU time p50 {np.percentile(cpu, 50):.2f}, p99 {np.percentile(cpu, 99):.2f} ms)"
+    )
 
 
 def timed(fn, items):  # type: ignore[no-untyped-def]
     out = []
     for item in items:
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.thread_time()
         fn(item)
-        out.append(time.perf_counter() - t)
+        out.append((time.perf_counter() - t, time.thread_time() - c))
     return out
 
 
@@ -73,9 +79,11 @@ def routing() -> None:
     words = np.asarray([len(p.split()) for p in prompts])
     print(
         f"routing decision, {len(prompts)} prompts (258 GPQA/AIME, 500 MMLU; words p50 "
-        f"{np.percentile(words, 50):.0f}, max {words.max()}): {pct(decide)} (goal p99 ≤ 3 ms)"
+        f"{np.percentile(words, 50):.0f}, max {words.max()}), goal p99 ≤ 3 ms:"
     )
-    print(f"  of which features: {pct(features)}; length-only decision: {pct(length)}")
+    print(f"  decision: {pct(decide)}")
+    print(f"  of which features: {pct(features)}")
+    print(f"  length-only decision: {pct(length)}")
 
 
 def lookup(n: int) -> None:
@@ -103,15 +111,16 @@ def lookup(n: int) -> None:
     whole = timed(lambda q: cache._lookup("tenant:deployment:params", q), queries)
     embed = timed(cache.embed, queries)
     qv = [cache.embed(q) for q in queries]
-    search = timed(lambda v: cache.index.nearest("tenant:deployment:params", v, 4), qv)  # type: ignore[union-attr]
+    search = timed(lambda v: cache.index.nearest("tenant:deployment:params", v, 2), qv)  # type: ignore[union-attr]
     scan = timed(lambda v: int(np.argmax(stored @ v)), qv)
     print(
         f"semantic-cache lookup, {n:,} entries (real MiniLM vectors of QQP questions and "
         f"jittered copies; HNSW built in {build:.0f} s), 500 held-out questions:"
     )
-    print(f"  embed + search + verify: {pct(whole)} (goal p99 ≤ 5 ms)")
+    print(f"  embed + search + verify (goal p99 ≤ 5 ms): {pct(whole)}")
     print(f"  of which embedding ({MAX_TOKENS} word pieces at most): {pct(embed)}")
-    print(f"  HNSW search of the nearest 4: {pct(search)}; exact NumPy scan: {pct(scan)}")
+    print(f"  HNSW search of the nearest 2: {pct(search)}")
+    print(f"  exact NumPy scan baseline: {pct(scan)}")
 
 
 if __name__ == "__main__":

@@ -135,15 +135,15 @@ class _Question:
     question_word: str
     trigrams: frozenset[str]
     log_words: float
-    pieces: NDArray[np.float32]  # unit static vectors of its word pieces
+    pieces: NDArray[np.int32]  # word-piece ids (their static vectors are looked up)
 
 
-@lru_cache(maxsize=200_000)  # cache entries are verified again and again: parse each once
+@lru_cache(maxsize=20_000)  # popular cache entries are verified again and again
 def _parsed(text: str) -> _Question:
     words = tuple(_words(text))
     vocabulary = frozenset(words)
     flat = " ".join(text.lower().split())
-    tokenizer, table = _pieces()
+    tokenizer, _ = _pieces()
     ids = tokenizer.encode(text, add_special_tokens=False).ids or [100]
     return _Question(
         words,
@@ -155,7 +155,7 @@ def _parsed(text: str) -> _Question:
         next((w for w in words if w in _QUESTION), ""),
         frozenset(flat[i : i + 3] for i in range(max(len(flat) - 2, 1))),
         float(np.log1p(len(words))),
-        table[ids],
+        np.asarray(ids, dtype=np.int32),
     )
 
 
@@ -200,7 +200,8 @@ def _p10(x: NDArray[np.float32]) -> float:
 
 
 def alignment_features(a: str, b: str) -> list[float]:
-    sims = _parsed(a).pieces @ _parsed(b).pieces.T
+    table = _pieces()[1]
+    sims = table[_parsed(a).pieces] @ table[_parsed(b).pieces].T
     ab, ba = sims.max(axis=1), sims.max(axis=0)
     return [
         float(ab.min()),
