@@ -9,11 +9,11 @@ import sys
 
 from unitcost.cli import bench, demo, economics, engine, gateway, routing  # noqa: F401  (register commands)
 from unitcost.cli import eval as _eval  # noqa: F401  (`unitcost eval ...`)
+from unitcost.cli import governance as _governance  # noqa: F401  (`unitcost governance`)
 from unitcost.cli import plan as _plan  # noqa: F401  (`unitcost plan`)
 from unitcost.cli import portfolio as _portfolio  # noqa: F401  (`unitcost portfolio`)
 from unitcost.cli import prices as _prices  # noqa: F401  (`unitcost prices check`)
 from unitcost.cli import report as _report  # noqa: F401  (`unitcost report | export`)
-from unitcost.cli import governance as _governance  # noqa: F401  (`unitcost governance`)
 from unitcost.cli._console import app
 from unitcost.errors import InputError, UnitcostError
 

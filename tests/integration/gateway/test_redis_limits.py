@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
-from unitcost.testing.processes import redis_server
 from unitcost.errors import BudgetExceeded, LimitExceeded, Unavailable
 from unitcost.gateway.limits import Ask, BucketPlan
 from unitcost.gateway.limits import redis as redis_limits
 from unitcost.gateway.limits.buckets import Budget
 from unitcost.gateway.limits.redis import RedisLimits
 from unitcost.gateway.settings import LimitsConfig, load_settings
+from unitcost.testing.processes import redis_server
 
 
 @pytest.fixture(scope="module")

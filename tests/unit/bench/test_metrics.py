@@ -1,9 +1,9 @@
 import pytest
 
-from unitcost.bench.run import cheapest
 from unitcost.bench.client import RequestResult
 from unitcost.bench.costing import Pricing
 from unitcost.bench.metrics import parse_slo, summarize
+from unitcost.bench.run import cheapest
 from unitcost.bench.runner import Level, parse_levels
 from unitcost.errors import InputError
 
