@@ -144,9 +144,16 @@ def summarize(
     rate: float | None = None,
 ) -> LevelStats:
     ok = [r for r in results if r.ok]
-    start = min((r.started for r in results), default=0.0)
-    end = max((r.ended for r in results), default=0.0)
-    duration = end - start
+    if concurrency:
+        # A closed loop keeps `concurrency` streams busy, and the measured window also holds
+        # work of requests outside it (those still running when it opens or closes), so its
+        # wall time over-states the time the measured requests took by about
+        # (n + c - 1) / n. The streams' summed busy time ÷ c does not (Little's law).
+        duration = sum(r.ended - r.started for r in results) / concurrency
+    else:
+        start = min((r.started for r in results), default=0.0)
+        end = max((r.ended for r in results), default=0.0)
+        duration = end - start
 
     def dist(values: list[float | None]) -> Distribution:
         return Distribution.of([v for v in values if v is not None])

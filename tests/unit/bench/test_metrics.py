@@ -26,11 +26,14 @@ def test_level_statistics_and_goodput() -> None:
         RequestResult(0.2, 0.1, False, 500, "boom"),
     ]
     s = summarize("c=2", results, parse_slo("ttft_p95=500ms"), concurrency=2)
-    assert s.duration_s == pytest.approx(2.0)  # first start to last end
+    # a closed loop: the streams' summed busy time ÷ concurrency, (1.0 + 1.5 + 0.1) / 2
+    assert s.duration_s == pytest.approx(1.3)
     assert (s.requests, s.errors, s.output_tokens, s.input_tokens) == (3, 1, 20, 200)
-    assert s.output_tokens_per_s == pytest.approx(10.0)
-    assert s.rps == pytest.approx(1.0)
-    assert s.goodput_rps == pytest.approx(0.5)  # one of the two met TTFT ≤ 500 ms
+    assert s.output_tokens_per_s == pytest.approx(20 / 1.3)
+    assert s.rps == pytest.approx(2 / 1.3)  # successful requests per second
+    assert s.goodput_rps == pytest.approx(1 / 1.3)  # one of the two met TTFT ≤ 500 ms
+    opened = summarize("rate=2/s", results, {}, rate=2.0)
+    assert opened.duration_s == pytest.approx(2.0)  # open loop: first start to last end
     assert s.ttft.p50 == pytest.approx(0.55)
     assert not s.meets({})  # an error fails any SLO
     ok = summarize("c=1", results[:1], {}, concurrency=1)
