@@ -366,6 +366,11 @@ class _PostgresReader:
         try:
             self.conn = psycopg.connect(url, autocommit=True)
             self.conn.execute("SET work_mem = '64MB'")  # hash aggregates stay in memory
+            # The planner guesses ~1M groups for the cube's seven text columns (there are
+            # thousands) and sorts every row by them: 3.6x slower than hashing at 10M rows.
+            # Unsorted plans win where they exist; ORDER BY ... LIMIT still sorts its groups.
+            self.conn.execute("SET enable_sort = off")
+            self.conn.execute("SET enable_incremental_sort = off")
         except psycopg.Error as exc:
             raise LedgerError(f"ledger {url}: cannot read ({exc})") from None
 

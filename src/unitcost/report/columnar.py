@@ -28,7 +28,6 @@ rows come as COPY CSV straight into Arrow.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
@@ -65,6 +64,7 @@ FORMAT = 1  # bump when the copy's layout changes: older copies are rebuilt
 #: smaller ledgers without a copy are read with their own SQL (well under a second)
 COPY_MIN_ROWS = 50_000
 _TAIL_SEGMENTS = 8  # more small SQLite segments than this are merged into one
+_BIG_SEGMENT = 1_000_000  # rows: a segment this big is never merged again
 
 
 def _stderr(line: str) -> None:
@@ -145,11 +145,17 @@ def copy_dir(url: str) -> Path:
 
 
 @contextmanager
-def _locked(directory: Path, exclusive: bool) -> Iterator[int]:
+def _locked(directory: Path, exclusive: bool) -> Iterator[None]:
+    """One sync at a time, and none while a report reads (a no-op where flock is missing)."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
     fd = os.open(directory / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
-        yield fd
+        yield
     finally:
         os.close(fd)  # releases the lock
 
@@ -177,10 +183,17 @@ def _apply(
 
 
 def _merge_tail(directory: Path, m: Manifest) -> None:
-    """Many small segments read slower than one: merge all but the first (the big build)."""
-    if len(m.segments) <= _TAIL_SEGMENTS or any(s.day is not None for s in m.segments):
+    """Many small segments read slower than a few big ones: once more than _TAIL_SEGMENTS
+    small ones follow the last big one, they are merged into one (so a row is rewritten a
+    few times on its way into a big segment, not once per sync)."""
+    if any(s.day is not None for s in m.segments):
         return
-    tail = m.segments[1:]
+    start = len(m.segments)
+    while start and m.segments[start - 1].rows < _BIG_SEGMENT:
+        start -= 1
+    tail = m.segments[start:]
+    if len(tail) <= _TAIL_SEGMENTS:
+        return
     name = f"rows-{tail[0].low + 1:012d}-{tail[-1].high:012d}.parquet"
     listed = ", ".join(_quote(directory / s.file) for s in tail)
     conn = duckdb_connect()
@@ -192,10 +205,8 @@ def _merge_tail(directory: Path, m: Manifest) -> None:
     finally:
         conn.close()
     os.replace(directory / (name + ".tmp"), directory / name)
-    m.segments = [
-        m.segments[0],
-        Segment(name, sum(s.rows for s in tail), tail[0].low, tail[-1].high),
-    ]
+    merged = Segment(name, sum(s.rows for s in tail), tail[0].low, tail[-1].high)
+    m.segments = [*m.segments[:start], merged]
     m.save(directory / "manifest.json")
     for s in tail:
         (directory / s.file).unlink(missing_ok=True)

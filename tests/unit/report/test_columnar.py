@@ -141,6 +141,7 @@ def test_sync_copies_only_new_rows_and_merges_the_tail(
     ledger: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(columnar, "_TAIL_SEGMENTS", 3)
+    monkeypatch.setattr(columnar, "_BIG_SEGMENT", 8)  # the first copy is big: never rewritten
     first = columnar.sync(ledger, say=lambda _: None)
     assert (first.copied, first.rows, first.rebuilt) == (8, 8, True)
     assert columnar.sync(ledger).copied == 0
@@ -150,7 +151,11 @@ def test_sync_copies_only_new_rows_and_merges_the_tail(
         assert (step.copied, step.rows, step.rebuilt) == (2, 10 + 2 * i, False)
         assert _copied(ledger) == _direct(ledger)
     manifest = columnar.Manifest.load(columnar.copy_dir(ledger) / "manifest.json")
-    assert len(manifest.segments) <= 3  # 1 build + 4 appends, merged past 3
+    # the build, then 4 appends of 2 rows merged into one once there were more than 3
+    assert [(x.file, x.rows) for x in manifest.segments] == [
+        ("rows-000000000001-000000000008.parquet", 8),
+        ("rows-000000000009-000000000016.parquet", 8),
+    ]
     assert manifest.rows == 16 and manifest.high == 16
     files = {p.name for p in columnar.copy_dir(ledger).glob("*.parquet")}
     assert files == {s.file for s in manifest.segments}
