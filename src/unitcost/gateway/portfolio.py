@@ -99,7 +99,7 @@ class Portfolio:
                 name,
                 upstream,
                 card,
-                config.tokenizer or DEFAULT_TOKENIZER,
+                config.tokenizer or upstream.default_tokenizer() or DEFAULT_TOKENIZER,
                 config.max_output_tokens or upstream.default_max_output_tokens(),
             )
             if dep.tokenizer_spec != DEFAULT_TOKENIZER:

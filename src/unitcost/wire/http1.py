@@ -116,7 +116,14 @@ class Reply:
     def on_message_complete(self) -> None:
         self._complete = True
         self._wake()
-        self._release(keep=self.parser.should_keep_alive())
+        self._release(keep=self.parser.should_keep_alive() and not self._closes_after_stream())
+
+    def _closes_after_stream(self) -> bool:
+        """llama.cpp's server closes the socket after every streamed (chunked) response
+        without saying `Connection: close`; reusing it would fail the next call at once."""
+        if not self.content_type.startswith(b"text/event-stream"):
+            return False
+        return any(n == b"server" and v.startswith(b"llama.cpp") for n, v in self.headers)
 
     def _release(self, keep: bool) -> None:
         if not self._released:

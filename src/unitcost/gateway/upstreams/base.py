@@ -74,6 +74,10 @@ class Upstream:
         """The most a call may generate when the deployment sets no `max_output_tokens`."""
         return None
 
+    def default_tokenizer(self) -> str | None:
+        """The tokenizer spec a deployment uses when its config names none (local: its GGUF)."""
+        return None
+
     def prompt_tokens(self, body: dict[str, Any]) -> int | None:
         """The prompt's exact token count where the backend knows it (replay does)."""
         return None

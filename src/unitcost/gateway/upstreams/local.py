@@ -83,6 +83,7 @@ class LocalBackend(Upstream):
             self.model.stop()
             raise
         self.between_tokens_timeout = self.inner.between_tokens_timeout
+        self.first_token_timeout = self.inner.first_token_timeout
 
     async def close(self) -> None:
         for backend in ("inner", "streams"):
@@ -93,6 +94,9 @@ class LocalBackend(Upstream):
 
     def models(self) -> list[str]:
         return [f"SmolLM2-135M-Instruct.{self.options.quant}"]
+
+    def default_tokenizer(self) -> str:
+        return f"gguf:{self.model.gguf}"
 
     async def send(self, call: Call) -> Reply:
         return await (self.streams if call.stream else self.inner).send(call)
