@@ -112,7 +112,9 @@ class Gateway:
             self.keyring,
             self.portfolio,
             self.routes,
-            ResponseCache(settings.cache),
+            ResponseCache(
+                settings.cache, verifier="shipped" if settings.cache.semantic.verify else None
+            ),
             limits,
             Recorder(self.ledger, self.metrics, self.journal),
             open_guard(settings),

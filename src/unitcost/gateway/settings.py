@@ -148,8 +148,15 @@ class DeploymentConfig(_Section):
 
 class SemanticCacheConfig(_Section):
     enabled: bool = False
-    threshold: float = Field(0.95, gt=0, le=1)
-    max_tokens: int = Field(128, ge=8, description="word pieces embedded per prompt")
+    verify: bool = Field(
+        True, description="a pair classifier checks the nearest entries before a hit"
+    )
+    threshold: float = Field(
+        0.95, gt=0, le=1, description="cosine needed for a hit when verify is off"
+    )
+    max_tokens: int = Field(
+        128, ge=8, description="word pieces embedded per prompt when verify is off"
+    )
 
 
 class CacheConfig(_Section):
