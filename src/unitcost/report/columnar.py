@@ -140,7 +140,10 @@ def copy_dir(url: str) -> Path:
         key = str(path)
     else:
         key = _safe_url(url)
-    base = Path(root) if root else Path.home() / ".cache" / "unitcost" / "columnar"
+    try:
+        base = Path(root) if root else Path.home() / ".cache" / "unitcost" / "columnar"
+    except RuntimeError:  # no home folder to be found
+        raise ColumnarUnavailable("no folder for the copy: set UNITCOST_COLUMNAR_DIR") from None
     return base / hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
@@ -325,11 +328,11 @@ def open_report_reader(url: str, say: Callable[[str], None] = _stderr) -> q.Read
         return direct
     if os.environ.get("UNITCOST_COLUMNAR", "").lower() in ("off", "0", "no"):
         return direct
-    if not (copy_dir(url) / "manifest.json").exists():
-        bounded = f"SELECT COUNT(*) FROM (SELECT 1 FROM usage LIMIT {int(COPY_MIN_ROWS)}) AS t"
-        if int(direct.run(bounded)[0][0]) < COPY_MIN_ROWS:
-            return direct
+    bounded = f"SELECT COUNT(*) FROM (SELECT 1 FROM usage LIMIT {int(COPY_MIN_ROWS)}) AS t"
     try:
+        held = (copy_dir(url) / "manifest.json").exists()
+        if not held and int(direct.run(bounded)[0][0]) < COPY_MIN_ROWS:
+            return direct
         reader = open_columnar_reader(url, say)
     except ColumnarUnavailable as exc:
         say(f"report: {exc}; reading {_safe_url(url)} with its own SQL (slow past ~1M rows)")
