@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from unitcost.cli._console import app, err, out
+from unitcost.cli._console import app, err, out, say
 
 
 @app.command()
@@ -16,52 +17,48 @@ def demo(
     ] = None,
     local: Annotated[bool, typer.Option(help="include SmolLM2 on llama.cpp if installed")] = True,
     local_questions: Annotated[int, typer.Option(min=1, help="questions for the local model")] = 3,
+    report: Annotated[
+        Path | None, typer.Option(help="write the run's ledger report here (default: beside it)")
+    ] = None,
 ) -> None:
     """Run the gateway on its embedded default and print what each deployment cost."""
-    from rich.table import Table
-
     from unitcost.demo import routing_summary, run_demo
-    from unitcost.report.tables import money
+    from unitcost.report.ledger_report import write_ledger_report
+    from unitcost.report.tables import demo_table
 
-    result = run_demo(
-        ledger, local, local_questions, log=lambda m: err.print(m, highlight=False, markup=False)
-    )
-    table = Table(
-        title="unitcost demo: per deployment, read back from the ledger", title_justify="left"
-    )
-    for col in (
-        "deployment",
-        "requests",
-        "accuracy",
-        "prompt tok",
-        "completion tok",
-        "of which reasoning",
-        "cost",
-        "$/1K tokens",
-    ):
-        table.add_column(col, justify="left" if col == "deployment" else "right")
+    result = run_demo(ledger, local, local_questions, log=lambda m: say(m, stderr=True))
+    rows = [
+        {
+            "name": s.name,
+            "requests": s.requests,
+            "accuracy": s.accuracy,
+            "prompt_tokens": s.prompt_tokens,
+            "completion_tokens": s.completion_tokens,
+            "reasoning_tokens": s.reasoning_tokens,
+            "cost_usd": s.cost_usd,
+            "usd_per_1k_tokens": s.usd_per_1k_tokens,
+        }
+        for s in result.deployments.values()
+    ]
+    out.print(demo_table("unitcost demo: per deployment, read back from the ledger", rows))
     for s in result.deployments.values():
-        table.add_row(
-            s.name,
-            str(s.requests),
-            f"{s.accuracy:.1%}",
-            f"{s.prompt_tokens:,}",
-            f"{s.completion_tokens:,}",
-            f"{s.reasoning_tokens:,}",
-            money(s.cost_usd),
-            money(s.usd_per_1k_tokens),
-        )
-    out.print(table)
-    for s in result.deployments.values():
-        out.print(f"  {s.name}: priced by {s.price_origin}", highlight=False, markup=False)
+        say(f"  {s.name}: priced by {s.price_origin}")
     summary = routing_summary(result)
     if summary:
-        out.print(summary, highlight=False, markup=False)
+        say(summary)
     for note in result.notes:
-        out.print(f"  note: {note}", highlight=False, markup=False)
-    out.print(
+        say(f"  note: {note}")
+    say(
         f"ledger: {result.ledger_url} ({result.ledger_rows} rows); "
-        f"see it again with `unitcost usage --ledger {result.ledger_url}`",
-        highlight=False,
-        markup=False,
+        f"see it again with `unitcost usage --ledger {result.ledger_url}`"
     )
+    where = report
+    if where is None:
+        base = result.ledger_url.removeprefix("sqlite:///")
+        where = (
+            Path(base).parent / "report"
+            if result.ledger_url.startswith("sqlite")
+            else Path("unitcost-demo-report")
+        )
+    path = write_ledger_report(result.ledger_url, where, say=lambda m: err.print(m, markup=False))
+    say(f"report: {path}")

@@ -3,30 +3,35 @@
 1. Start the gateway with a SQLite ledger and a portfolio of four replay deployments (the
    real recorded GPQA and AIME answers of current models, at their real token counts and
    list prices), plus SmolLM2-135M served locally by llama.cpp when it is installed, priced
-   by the economics model from this machine's hourly cost and its measured tokens/s.
-2. Send every recorded question through it with the official openai SDK.
-3. Score each answer, then read requests, tokens and cost back from the ledger.
+   by the economics model from this machine's hourly cost and its measured tokens/s; the
+   same portfolio as workload classes; a learned route `auto`.
+2. Send every recorded question through each deployment and `auto`, and a sample through
+   the classes, with the official openai SDK; then one injection and one record with
+   personal data through a guarded tenant (`demo/security.py`).
+3. Score each answer, read requests, tokens and cost back from the ledger, referee `auto`
+   against the random mix of its members (`demo/referee.py`), and write the ledger report.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import random
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
 from unitcost.catalog.replay import load_replay_set
+from unitcost.demo.referee import referee_line
+from unitcost.demo.security import SECURE_KEY, SECURE_TENANT, guard_settings, show_guard
+from unitcost.demo.traffic import costs_by_question, drive
 from unitcost.engine import server as local_model
 from unitcost.engine.cache import INSTALL_HINT
 from unitcost.engine.pricing import VM_SOURCE, VM_USD_PER_HOUR
 from unitcost.engine.server import EngineError, LocalModel
-from unitcost.evals.scoring import score
 from unitcost.gateway.server import running
 from unitcost.gateway.settings import load_settings
+from unitcost.routing.portfolio import demo_classes
 
 __all__ = ["VM_SOURCE", "VM_USD_PER_HOUR", "DemoResult", "routing_summary", "run_demo"]
 
@@ -172,22 +177,25 @@ def run_demo(
         notes.append(f"the learned route was skipped; add it with: {ROUTING_INSTALL}")
     settings = load_settings(
         None,
+        port=0,  # a free port: two demos, or a gateway already on 8000, never collide
         admin_key=ADMIN_KEY,
         log_level="error",
-        tenants=[{"name": "demo", "keys": [DEMO_KEY]}],
+        tenants=[
+            {"name": "demo", "keys": [DEMO_KEY]},
+            {"name": SECURE_TENANT, "keys": [SECURE_KEY]},
+        ],
         ledger={"url": ledger, "interval_s": 0.05},
         deployments=deployments,
         routes=routes,
+        classes=demo_classes(model is not None),
+        guard=guard_settings(),
     )
     try:
         with running(settings) as gateway:
-            summaries = _drive(
-                gateway.url,
-                data,
-                [*(d["name"] for d in deployments), *(r["name"] for r in routes)],
-                local_questions,
-                log,
-            )
+            names = [*(d["name"] for d in deployments), *(r["name"] for r in routes)]
+            classes = [c["name"] for c in settings.model_dump()["classes"]]
+            traffic = drive(gateway.url, DEMO_KEY, data, names, classes, local_questions, log)
+            notes += show_guard(gateway.url, ADMIN_KEY, ledger, WEAK)
             admin = {"authorization": f"Bearer {ADMIN_KEY}"}
             usage = httpx.get(
                 f"{gateway.url}/v1/usage?group_by=requested,deployment", headers=admin, timeout=30
@@ -199,10 +207,16 @@ def run_demo(
     finally:
         if model is not None:
             model.stop()
+    summaries = {n: DeploymentSummary(n) for n in names}
+    for (name, _), correct in traffic.scores.items():
+        if name in summaries:
+            summaries[name].correct += correct
     rows = 0
     for row in usage["data"]:
-        s = summaries[row["requested"]]
         rows += row["requests"]
+        s = summaries.get(row["requested"])
+        if s is None:
+            continue  # class traffic and the guard's requests: counted, shown in the notes
         s.requests += row["requests"]
         s.prompt_tokens += row["prompt_tokens"]
         s.completion_tokens += row["completion_tokens"]
@@ -215,40 +229,10 @@ def run_demo(
             if "price" in info
             else f"route: {info['route']} over {', '.join(info['deployments'])}"
         )
+    costs = costs_by_question(ledger, traffic.run)
+    if ROUTE in summaries:
+        verdict = referee_line(traffic.scores, costs, ROUTE, WEAK, STRONG)
+        if verdict:
+            notes.append(verdict)
+    notes += traffic.class_lines(costs)
     return DemoResult(ledger, summaries, rows, notes)
-
-
-def _drive(
-    url: str, data: Any, names: list[str], local_questions: int, log: Any
-) -> dict[str, DeploymentSummary]:
-    import openai
-
-    client = openai.OpenAI(base_url=url + "/v1", api_key=DEMO_KEY, max_retries=0, timeout=300)
-    summaries = {n: DeploymentSummary(n) for n in names}
-    jobs = []
-    for name in names:
-        qids = list(data.questions)
-        if name == "smollm2-local":  # a small CPU model: a few questions, short answers
-            qids = [q for q in qids if q.startswith("gpqa")][:local_questions]
-        jobs += [(name, qid) for qid in qids]
-
-    def ask(job: tuple[str, str]) -> tuple[str, float]:
-        name, qid = job
-        q = data.questions[qid]
-        extra: dict[str, Any] = (
-            {"max_tokens": 160, "temperature": 0} if name == "smollm2-local" else {}
-        )
-        reply = client.chat.completions.create(
-            model=name,
-            messages=[{"role": "user", "content": q["prompt"]}],
-            extra_headers={"x-unitcost-feature": f"demo-{q['dataset']}"},
-            **extra,
-        )
-        return name, score(q["dataset"], reply.choices[0].message.content or "", q["ground_truth"])
-
-    random.Random(0).shuffle(jobs)  # live traffic mixes questions; so does the demo
-    log(f"sending {len(jobs)} requests through the gateway with the openai SDK ...")
-    with ThreadPoolExecutor(8) as pool:
-        for name, correct in pool.map(ask, jobs):
-            summaries[name].correct += correct
-    return summaries
