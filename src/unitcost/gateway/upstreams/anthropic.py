@@ -38,6 +38,7 @@ class AnthropicOptions(HttpOptions):
 
 @register("anthropic")
 class AnthropicBackend(HttpBackend):
+    bearer_auth = False  # the key goes in x-api-key
     Options = AnthropicOptions
     options: AnthropicOptions
 

@@ -17,10 +17,16 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from unitcost.gateway.upstreams.base import Upstream
-from unitcost.gateway.upstreams.openai import Timeouts
 from unitcost.wire.http1 import ConnectionPool, Reply
 
-__all__ = ["HttpBackend", "HttpOptions"]
+__all__ = ["HttpBackend", "HttpOptions", "Timeouts"]
+
+
+class Timeouts(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    connect: float = Field(5.0, gt=0)
+    first_token: float = Field(120.0, gt=0)
+    between_tokens: float = Field(60.0, gt=0)
 
 
 class HttpOptions(BaseModel):
@@ -37,7 +43,7 @@ class HttpOptions(BaseModel):
         parts = urlsplit(url)
         if parts.scheme != "http" or not parts.hostname:
             raise ValueError(
-                f"{url!r} is not supported; accepted: http://host:port "
+                f"{url!r} is not supported; accepted: http://host:port[/path] "
                 "(put a TLS-terminating proxy in front of https upstreams)"
             )
         return url.rstrip("/")
@@ -47,6 +53,7 @@ class HttpBackend(Upstream):
     """An upstream reached over the keep-alive pool; subclasses say what to POST."""
 
     options: HttpOptions
+    bearer_auth = True  # send `api_key` as `Authorization: Bearer` (Anthropic uses x-api-key)
 
     async def start(self) -> None:
         parts = urlsplit(self.options.url)
@@ -60,6 +67,9 @@ class HttpBackend(Upstream):
         self.between_tokens_timeout = self.options.timeouts.between_tokens
         self.first_token_timeout = self.options.timeouts.first_token
         self.headers: list[tuple[bytes, bytes]] = [(b"content-type", b"application/json")]
+        if self.options.api_key is not None and self.bearer_auth:
+            key = self.options.api_key.get_secret_value().encode()
+            self.headers.append((b"authorization", b"Bearer " + key))
 
     async def close(self) -> None:
         await self.pool.close()

@@ -60,12 +60,6 @@ class OllamaBackend(HttpBackend):
     Options = OllamaOptions
     options: OllamaOptions
 
-    async def start(self) -> None:
-        await super().start()
-        if self.options.api_key is not None:  # a proxy in front of Ollama may want one
-            key = self.options.api_key.get_secret_value().encode()
-            self.headers.append((b"authorization", b"Bearer " + key))
-
     async def send(self, call: Call) -> Reply:
         path, translate, answer, kind = _ROUTES[call.endpoint]
         try:
