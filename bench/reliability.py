@@ -19,9 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import tempfile
-import threading
 import time
-import uuid
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -29,78 +27,24 @@ from typing import Any
 import httpx
 
 from unitcost.ledger.store import open_store
-from unitcost.testing.processes import GatewayProcess, fake_upstream_process, redis_server
+from unitcost.testing.processes import (
+    CALL_USD,
+    REPLICA_KEY,
+    ClientLoad,
+    GatewayProcess,
+    fake_upstream_process,
+    redis_server,
+    replica_config,
+)
 
-KEY = "sk-bench-reliability"
+KEY = REPLICA_KEY
 HI = [{"role": "user", "content": "hi"}]
-CALL_USD = 0.002
 
 
 def config(upstream: str, ledger: str, redis: str | None = None, **tenant: Any) -> dict[str, Any]:
-    values: dict[str, Any] = {
-        "ledger": {"url": ledger, "interval_s": 0.05},
-        "guard": {"default": {"injection": {"policy": "off"}}},  # measured in bench/guard.py
-        "tenants": [{"name": "acme", "keys": [KEY], **tenant}],
-        "deployments": [
-            {
-                "name": "fake",
-                "backend": "openai",
-                "options": {"url": upstream, "model": "m"},
-                "price": {
-                    "list_price": {
-                        "input_usd_per_m": 0.0,
-                        "output_usd_per_m": 200.0,
-                        "source": "bench",
-                    }
-                },
-            }
-        ],
-    }
-    if redis is not None:
-        values["limits"] = {
-            "backend": "redis",
-            "redis_url": redis,
-            "key_prefix": f"b{uuid.uuid4().hex[:8]}:",
-        }
+    values = replica_config(upstream, ledger, redis, **tenant)
+    values["ledger"]["interval_s"] = 0.05  # the default batching interval
     return values
-
-
-class Load:
-    def __init__(self, url: str, clients: int = 8) -> None:
-        self.url, self.succeeded, self.stop = url, [], threading.Event()
-        self.threads = [threading.Thread(target=self._run, args=(i,)) for i in range(clients)]
-
-    def _run(self, i: int) -> None:
-        n = 0
-        with httpx.Client(timeout=10) as client:
-            while not self.stop.is_set():
-                n += 1
-                rid = f"c{i}-{n}-{uuid.uuid4().hex[:6]}"
-                body = {"model": "fake", "messages": HI, "stream": n % 3 == 0, "max_tokens": 10}
-                try:
-                    with client.stream(
-                        "POST",
-                        f"{self.url}/v1/chat/completions",
-                        json=body,
-                        headers={"authorization": f"Bearer {KEY}", "x-request-id": rid},
-                    ) as r:
-                        data = b"".join(r.iter_bytes())
-                    if r.status_code == 200 and (
-                        not body["stream"] or data.endswith(b"[DONE]\n\n")
-                    ):
-                        self.succeeded.append(rid)
-                except httpx.HTTPError:
-                    time.sleep(0.01)
-
-    def __enter__(self) -> Load:
-        for t in self.threads:
-            t.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop.set()
-        for t in self.threads:
-            t.join()
 
 
 def kills(n: int, journal: bool) -> tuple[int, int, int]:
@@ -109,7 +53,7 @@ def kills(n: int, journal: bool) -> tuple[int, int, int]:
         values = config(upstream, f"sqlite:///{tmp}/l.db")
         values["ledger"]["journal"] = journal
         gw = GatewayProcess(values, tmp)
-        with Load(gw.url) as load:
+        with ClientLoad(gw.url) as load:
             for _ in range(n):
                 gw.start()
                 time.sleep(1.0)
@@ -171,7 +115,7 @@ def restarts(n: int) -> tuple[float, float, int]:
             workers=2,
         ).start()
         try:
-            with Load(gw.url, clients=6) as load:
+            with ClientLoad(gw.url, clients=6) as load:
                 for _ in range(n):
                     time.sleep(1.5)
                     restart()

@@ -89,13 +89,23 @@ class LoopThread:
         self.thread.join(5)
 
 
-@pytest.fixture
-def fake_upstream() -> Iterator[FakeUpstream]:
+def _fake_upstream() -> Iterator[FakeUpstream]:
     loop = LoopThread()
     upstream = loop.run(FakeUpstream().start())
     yield upstream
     loop.run(upstream.close())
     loop.stop()
+
+
+@pytest.fixture
+def fake_upstream() -> Iterator[FakeUpstream]:
+    yield from _fake_upstream()
+
+
+@pytest.fixture
+def second_upstream() -> Iterator[FakeUpstream]:
+    """Another fake upstream, for routes that fall back from one to the other."""
+    yield from _fake_upstream()
 
 
 @dataclass

@@ -9,53 +9,27 @@ from __future__ import annotations
 
 import asyncio
 import os
-import threading
 import time
 import uuid
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
 from unitcost.ledger.store import open_store
+from unitcost.testing.processes import (
+    CALL_USD,
+    REPLICA_KEY,
+    ClientLoad,
+    fake_upstream_process,
+    redis_server,
+    replica_config,
+)
 from unitcost.testing.processes import GatewayProcess as Gateway
-from unitcost.testing.processes import fake_upstream_process, redis_server
 
-KEY = "sk-acme-replicas"
+KEY = REPLICA_KEY
 HI = [{"role": "user", "content": "hi"}]
-CALL_USD = 0.002  # 10 completion tokens at $200/M
-
-
-def config(upstream: str, ledger: str, redis: str | None = None, **tenant: Any) -> dict[str, Any]:
-    values: dict[str, Any] = {
-        "ledger": {"url": ledger, "interval_s": 0.01},
-        # these tests are about ledgers and limits; the guard's classifier has its own
-        "guard": {"default": {"injection": {"policy": "off"}}},
-        "tenants": [{"name": "acme", "keys": [KEY], **tenant}],
-        "deployments": [
-            {
-                "name": "fake",
-                "backend": "openai",
-                "options": {"url": upstream, "model": "fake-model"},
-                "price": {
-                    "list_price": {
-                        "input_usd_per_m": 0.0,
-                        "output_usd_per_m": 200.0,
-                        "source": "test card",
-                    }
-                },
-            }
-        ],
-    }
-    if redis is not None:
-        values["limits"] = {
-            "backend": "redis",
-            "redis_url": redis,
-            "key_prefix": f"t{uuid.uuid4().hex[:8]}:",
-        }
-    return values
 
 
 def folder(parent: Path, name: str) -> Path:
@@ -81,7 +55,7 @@ async def burst(urls: list[str], n: int) -> list[httpx.Response]:
 def test_two_workers_share_one_budget_exactly(tmp_path: Path) -> None:
     with redis_server() as (redis, _), fake_upstream_process(delay_s=0.3) as upstream:
         gw = Gateway(
-            config(
+            replica_config(
                 upstream, f"sqlite:///{tmp_path}/l.db", redis, budget_usd_per_month=5 * CALL_USD
             ),
             tmp_path,
@@ -113,13 +87,13 @@ def test_two_replicas_on_postgres_and_redis_share_budgets_and_rate(tmp_path: Pat
         conn.execute(f"CREATE DATABASE {name}")  # type: ignore[arg-type]
     try:
         with redis_server() as (redis, _), fake_upstream_process(delay_s=0.2) as upstream:
-            values = config(upstream, ledger, redis, budget_usd_per_month=6 * CALL_USD)
+            values = replica_config(upstream, ledger, redis, budget_usd_per_month=6 * CALL_USD)
             a = Gateway(values, folder(tmp_path, "a"))
             b = Gateway(values, folder(tmp_path, "b"))
             a.start(), b.start()
             try:
                 replies = asyncio.run(burst([a.url, b.url], 60))
-                limited = config(upstream, ledger, redis, requests_per_minute=10)
+                limited = replica_config(upstream, ledger, redis, requests_per_minute=10)
             finally:
                 a.stop(), b.stop()
             assert Counter(r.status_code for r in replies) == {200: 6, 429: 54}
@@ -139,52 +113,6 @@ def test_two_replicas_on_postgres_and_redis_share_budgets_and_rate(tmp_path: Pat
             conn.execute(f"DROP DATABASE {name} WITH (FORCE)")  # type: ignore[arg-type]
 
 
-class Load:
-    """Clients sending requests with their own ids until stopped; the ids that got a whole
-    2xx answer are what the ledger must hold."""
-
-    def __init__(self, url: str, clients: int = 6, stream_every: int = 3) -> None:
-        self.url, self.clients, self.stream_every = url, clients, stream_every
-        self.succeeded: list[str] = []
-        self.stop = threading.Event()
-        self.threads = [threading.Thread(target=self._run, args=(i,)) for i in range(clients)]
-
-    def _run(self, i: int) -> None:
-        n = 0
-        with httpx.Client(timeout=10) as client:
-            while not self.stop.is_set():
-                n += 1
-                rid = f"c{i}-{n}-{uuid.uuid4().hex[:8]}"
-                body = {
-                    "model": "fake",
-                    "messages": HI,
-                    "stream": n % self.stream_every == 0,
-                    "max_tokens": 10,
-                }
-                headers = {"authorization": f"Bearer {KEY}", "x-request-id": rid}
-                try:
-                    with client.stream(
-                        "POST", f"{self.url}/v1/chat/completions", json=body, headers=headers
-                    ) as reply:
-                        data = b"".join(reply.iter_bytes())
-                    if reply.status_code == 200 and (
-                        not body["stream"] or data.endswith(b"[DONE]\n\n")
-                    ):
-                        self.succeeded.append(rid)
-                except httpx.HTTPError:
-                    time.sleep(0.01)  # the gateway is down: try again
-
-    def __enter__(self) -> Load:
-        for t in self.threads:
-            t.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop.set()
-        for t in self.threads:
-            t.join()
-
-
 @pytest.mark.parametrize("ledger", ["sqlite", "postgres"])
 def test_sigkill_under_load_loses_and_duplicates_nothing(tmp_path: Path, ledger: str) -> None:
     import psycopg
@@ -199,13 +127,13 @@ def test_sigkill_under_load_loses_and_duplicates_nothing(tmp_path: Path, ledger:
     if ledger == "postgres":
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f"CREATE DATABASE {name}")  # type: ignore[arg-type]
-    values = config("", url)
+    values = replica_config("", url)
     values["ledger"]["journal_dir"] = str(tmp_path / "journal")
     try:
         with fake_upstream_process() as upstream:
             values["deployments"][0]["options"]["url"] = upstream
             gw = Gateway(values, tmp_path)
-            with Load(gw.url) as load:
+            with ClientLoad(gw.url) as load:
                 for _ in range(10):
                     gw.start()
                     time.sleep(1.0)
@@ -231,7 +159,7 @@ def test_sigkill_under_load_loses_and_duplicates_nothing(tmp_path: Path, ledger:
 def test_a_redis_restart_mid_load_overspends_nothing_and_loses_nothing(tmp_path: Path) -> None:
     budget_calls = 40
     with redis_server() as (redis, restart), fake_upstream_process(delay_s=0.02) as upstream:
-        values = config(
+        values = replica_config(
             upstream,
             f"sqlite:///{tmp_path}/l.db",
             redis,
@@ -239,7 +167,7 @@ def test_a_redis_restart_mid_load_overspends_nothing_and_loses_nothing(tmp_path:
         )
         gw = Gateway(values, tmp_path, workers=2).start()
         try:
-            with Load(gw.url, clients=4, stream_every=1000) as load:
+            with ClientLoad(gw.url, clients=4, stream_every=1000) as load:
                 time.sleep(0.5)
                 restart()
                 time.sleep(2.5)

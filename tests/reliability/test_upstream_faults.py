@@ -31,17 +31,6 @@ def chain(primary: FakeUpstream, backup: FakeUpstream, **options: object) -> dic
     }
 
 
-@pytest.fixture
-def second_upstream():  # type: ignore[no-untyped-def]
-    from tests.conftest import LoopThread
-
-    loop = LoopThread()
-    upstream = loop.run(FakeUpstream().start())
-    yield upstream
-    loop.run(upstream.close())
-    loop.stop()
-
-
 @pytest.mark.parametrize(
     "usage",
     [

@@ -14,7 +14,9 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -167,3 +169,87 @@ def redis_server() -> Iterator[tuple[str, Any]]:
     finally:
         state["proc"].kill()
         state["proc"].wait()
+
+
+#: the key `replica_config` gives its tenant, and what one call costs at its price card
+REPLICA_KEY = "sk-acme-replicas"
+CALL_USD = 0.002  # 10 completion tokens at $200/M (the fake upstream's answer)
+
+
+def replica_config(
+    upstream: str, ledger: str, redis: str | None = None, **tenant: Any
+) -> dict[str, Any]:
+    """A gateway config for fault runs: one tenant (`REPLICA_KEY`), one fake deployment whose
+    call costs exactly `CALL_USD`, limits in Redis when given. The guard's classifier is off:
+    these runs are about ledgers and limits, and it has its own benchmark."""
+    values: dict[str, Any] = {
+        "ledger": {"url": ledger, "interval_s": 0.01},
+        "guard": {"default": {"injection": {"policy": "off"}}},
+        "tenants": [{"name": "acme", "keys": [REPLICA_KEY], **tenant}],
+        "deployments": [
+            {
+                "name": "fake",
+                "backend": "openai",
+                "options": {"url": upstream, "model": "fake-model"},
+                "price": {
+                    "list_price": {
+                        "input_usd_per_m": 0.0,
+                        "output_usd_per_m": 200.0,
+                        "source": "test card",
+                    }
+                },
+            }
+        ],
+    }
+    if redis is not None:
+        values["limits"] = {
+            "backend": "redis",
+            "redis_url": redis,
+            "key_prefix": f"t{uuid.uuid4().hex[:8]}:",
+        }
+    return values
+
+
+class ClientLoad:
+    """Clients sending requests with their own ids until stopped (a third streams, by
+    default); the ids that got a whole 2xx answer are what the ledger must hold."""
+
+    def __init__(self, url: str, clients: int = 6, stream_every: int = 3) -> None:
+        self.url, self.stream_every = url, stream_every
+        self.succeeded: list[str] = []
+        self.stop = threading.Event()
+        self.threads = [threading.Thread(target=self._run, args=(i,)) for i in range(clients)]
+
+    def _run(self, i: int) -> None:
+        n = 0
+        with httpx.Client(timeout=10) as client:
+            while not self.stop.is_set():
+                n += 1
+                rid = f"c{i}-{n}-{uuid.uuid4().hex[:8]}"
+                stream = n % self.stream_every == 0
+                body = {
+                    "model": "fake",
+                    "messages": [{"role": "user", "content": "hi"}],
+                    "stream": stream,
+                    "max_tokens": 10,
+                }
+                headers = {"authorization": f"Bearer {REPLICA_KEY}", "x-request-id": rid}
+                try:
+                    with client.stream(
+                        "POST", f"{self.url}/v1/chat/completions", json=body, headers=headers
+                    ) as reply:
+                        data = b"".join(reply.iter_bytes())
+                    if reply.status_code == 200 and (not stream or data.endswith(b"[DONE]\n\n")):
+                        self.succeeded.append(rid)
+                except httpx.HTTPError:
+                    time.sleep(0.01)  # the gateway is down: try again
+
+    def __enter__(self) -> ClientLoad:
+        for t in self.threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        for t in self.threads:
+            t.join()

@@ -6,20 +6,10 @@ from __future__ import annotations
 import openai
 import pytest
 
-from tests.conftest import LoopThread, fake_deployment
+from tests.conftest import fake_deployment
 from unitcost.catalog.replay import load_replay_set
-from unitcost.testing import FakeUpstream
 
 HI = [{"role": "user", "content": "hi"}]
-
-
-@pytest.fixture
-def second_upstream():  # type: ignore[no-untyped-def]
-    loop = LoopThread()
-    upstream = loop.run(FakeUpstream().start())
-    yield upstream
-    loop.run(upstream.close())
-    loop.stop()
 
 
 def fallback(name: str = "chain", **extra: object) -> dict[str, object]:
