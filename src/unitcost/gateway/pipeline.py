@@ -11,6 +11,7 @@ counted, and recorded with zero cost for a tenant we know. The stages live in
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +41,8 @@ from unitcost.wire.openai import unstreamed
 from unitcost.wire.usage import StreamMeter
 
 __all__ = ["Services", "handle"]
+
+log = logging.getLogger("unitcost.gateway")
 
 
 @dataclass
@@ -75,7 +78,15 @@ async def handle(x: Exchange, s: Services) -> None:
     async def one(name: str, check: CascadeCheck | None, reason: str | None) -> Attempt:
         return await attempt(x, s.portfolio.deployments[name], check, route, reason, s)
 
-    result = await try_in_order(plan, route, one)
+    try:
+        result = await try_in_order(plan, route, one)
+    except Exception:  # a bug of ours: the row says so (attempt), the client gets JSON
+        log.exception("request %s failed inside the gateway", x.request_id)
+        if not x.client.started:
+            await x.client.error(
+                UnitcostError("the gateway failed on this request; it was recorded"), x.headers
+            )
+        return
     if not result.sent:
         assert result.error is not None
         await x.client.error(result.error, x.headers)
@@ -99,6 +110,11 @@ async def attempt(
     row = s.recorder.open_row(x, dep, reason, hold)
     try:
         return await _serve(x, dep, check, route, prepared.body, row, s)
+    except Exception as exc:
+        if not row.latency_ms:  # `record` stamps the latency: not recorded yet, so record it
+            row.status, row.error, row.http_status = RowStatus.GATEWAY_ERROR, repr(exc)[:300], 500
+            s.recorder.record(row, x)
+        raise
     finally:
         # after the client has its answer: settling never delays it
         await asyncio.shield(settle(s.limits, hold, row))

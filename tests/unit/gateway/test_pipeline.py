@@ -239,3 +239,20 @@ def test_a_blocked_request_never_reaches_the_upstream(run) -> None:  # type: ign
     (row,) = rows
     assert (row.status, row.guard_action) == ("rejected", "block")
     assert "sk-proj" not in (row.error or "") + (row.guard_reasons or "")
+
+
+def test_a_bug_in_the_request_path_is_a_json_500_and_a_row(run) -> None:  # type: ignore[no-untyped-def]
+    r = run()
+
+    async def go() -> Any:
+        def broken(call: Any) -> Any:
+            raise RuntimeError("a bug")
+
+        r.upstream("a").handler = broken
+        return await r.post(HI), r.rows()
+
+    (status, headers, body), rows = drive(r, go)
+    assert status == 500 and headers["content-type"] == "application/json"
+    assert "was recorded" in orjson.loads(body)["error"]["message"]
+    (row,) = rows
+    assert row.status == "gateway_error" and "a bug" in (row.error or "")
