@@ -9,7 +9,12 @@ for the demo's pair (gpt-5-mini → gemini-3.1-pro-preview) with the threshold f
 strong model's quality read off the *training* data. 90% intervals: paired bootstrap over
 the left-out dataset's questions (1,000 resamples, seed 0).
 
-    python bench/router_lodo.py [--reps 1000] [--json out.json]
+`--blend` adds the learned score plus w × the length score (both standardised on the
+left-out prompts, which is a monotone rescaling per dataset, no labels) for a grid of w,
+and the w that inner leave-one-dataset-out on the *training* datasets picks, with its
+interval against length alone: can the router be made never worse than its length feature?
+
+    python bench/router_lodo.py [--reps 1000] [--json out.json] [--blend]
 """
 
 from __future__ import annotations
@@ -56,6 +61,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--reps", type=int, default=1000)
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--blend", action="store_true", help="learned + w × length, w by inner LODO")
     args = ap.parse_args()
     sets = training_sets(DATA)
     featurize = default_featurizer()
@@ -65,6 +71,8 @@ def main() -> None:
         train = [s for j, s in enumerate(sets) if j != k]
         rows.append(judge(test, train, features, k, args.reps))
     report(rows)
+    if args.blend:
+        blends(sets, features, args.reps)
     if args.json:
         args.json.write_text(json.dumps([_json(r) for r in rows], indent=1))
 
@@ -138,6 +146,63 @@ def report(rows) -> None:  # type: ignore[no-untyped-def]
         )
     print("legend: yes = the 90% interval excludes the baseline (0.500 for random);")
     print("        costs: each dataset's own (RouteLLM's prices for MMLU, billed for the rest)")
+
+
+#: length weights tried by `--blend` (1e6: length alone, the learned score only breaks ties)
+WEIGHTS = (0.0, 0.5, 1.0, 2.0, 1e6)
+
+
+def _standard(x):  # type: ignore[no-untyped-def]
+    return (x - x.mean()) / max(float(x.std()), 1e-12)
+
+
+def blended(train: list[TrainingSet], test: TrainingSet, train_f, test_f):  # type: ignore[no-untyped-def]
+    """Per weight in `WEIGHTS`, the test prompts' blended scores (router trained on `train`)."""
+    router = train_router(train, features=train_f)
+    learned = _standard(router.logits(test_f))
+    noise = np.random.default_rng(0).random(len(test.data)) * 1e-9  # ties as in `judge`
+    length = length_sign(train) * np.log1p([len(p) for p in test.data.prompts]) + noise
+    length = _standard(length)
+    return {w: learned + w * length for w in WEIGHTS}, length
+
+
+def _gain_over(scores, length, test: TrainingSet):  # type: ignore[no-untyped-def]
+    def gain(i):  # type: ignore[no-untyped-def]
+        return mean_over_pairs(apgr_of, scores, test, i) - mean_over_pairs(apgr_of, length, test, i)
+
+    return gain
+
+
+def blends(sets: list[TrainingSet], features, reps: int) -> None:  # type: ignore[no-untyped-def]
+    print("\nlearned + w × length (standardised); APGR on the left-out dataset per w,")
+    print("w* chosen by inner leave-one-dataset-out on the two training datasets only")
+    print(
+        f"{'left out':<8}"
+        + "".join(f"{'len' if w > 1e5 else f'w={w:g}':>8}" for w in WEIGHTS)
+        + f"{'w*':>6}  {'w* − length [90%]':<20}"
+    )
+    for k, test in enumerate(sets):
+        train = [s for j, s in enumerate(sets) if j != k]
+        train_f = [f for j, f in enumerate(features) if j != k]
+        whole = np.arange(len(test.data))
+        scores, length = blended(train, test, train_f, features[k])
+        outer = {w: mean_over_pairs(apgr_of, s, test, whole) for w, s in scores.items()}
+        inner: dict[float, list[float]] = {w: [] for w in WEIGHTS}
+        for m, held in enumerate(train):
+            rest = [s for j, s in enumerate(train) if j != m]
+            rest_f = [f for j, f in enumerate(train_f) if j != m]
+            part, _ = blended(rest, held, rest_f, train_f[m])
+            for w, s in part.items():
+                inner[w].append(mean_over_pairs(apgr_of, s, held, np.arange(len(held.data))))
+        best = max(WEIGHTS, key=lambda w: float(np.nanmean(inner[w])))
+        diff = bootstrap(_gain_over(scores[best], length, test), len(test.data), reps)
+        name = test.data.name.removeprefix("pricing-reversal/").removeprefix("routellm-")
+        print(
+            f"{name:<8}"
+            + "".join(f"{outer[w]:>8.3f}" for w in WEIGHTS)
+            + f"{'len' if best > 1e5 else f'{best:g}':>6}  "
+            f"{diff.value:+.3f} [{diff.low:+.3f}, {diff.high:+.3f}]"
+        )
 
 
 def _yes(ok: bool) -> str:
