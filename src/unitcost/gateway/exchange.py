@@ -11,7 +11,6 @@ Stages read and fill the exchange instead of taking `receive, send, headers` eac
 from __future__ import annotations
 
 import contextlib
-import os
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +21,7 @@ from unitcost.errors import UnitcostError
 from unitcost.gateway.asgi import Receive, Scope, Send
 from unitcost.gateway.auth import Principal
 from unitcost.gateway.settings import AttributionHeaders
+from unitcost.ledger.record import new_id
 
 __all__ = ["Client", "Exchange"]
 
@@ -141,7 +141,7 @@ class Exchange:
                 x.workload_class = value.decode("latin-1")[:128]
             elif name in names:
                 x.tags[names[name]] = value.decode("utf-8", "replace")[:256]
-        x.request_id = request_id or os.urandom(16).hex()
+        x.request_id = request_id or new_id()
         x.headers = [(b"x-request-id", x.request_id.encode())]
         return x
 

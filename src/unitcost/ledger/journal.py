@@ -82,13 +82,12 @@ class Journal:
             self._write(line)
             self._open[row.id] = line
 
-    def done(self, row: UsageRecord) -> Path:
-        """Journal a finished row; returns the segment it went to."""
+    def done(self, row: UsageRecord) -> None:
+        """Journal a finished row."""
         line = _DONE + orjson.dumps(row.to_dict()) + b"\n"
         with self._mutex:
             self._write(line)
             self._open.pop(row.id, None)
-            return self._segment(self._seq)
 
     def maybe_roll(self) -> None:
         """Start a new segment once this one is full; calls still in flight carry their

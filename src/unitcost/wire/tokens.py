@@ -17,7 +17,7 @@ import gzip
 import hashlib
 import os
 import tempfile
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol
@@ -56,9 +56,14 @@ class TiktokenTokenizer(_Overhead):
     def __init__(self, encoding: str) -> None:
         self.name = f"tiktoken:{encoding}"
         self.enc = _tiktoken_encoding(encoding)
+        # System prompts and templates repeat across requests: count each short text once.
+        self._short = lru_cache(maxsize=4096)(self._count)
+
+    def _count(self, text: str) -> int:
+        return len(self.enc.encode(text, disallowed_special=()))
 
     def count(self, text: str) -> int:
-        return len(self.enc.encode(text, disallowed_special=()))
+        return self._short(text) if len(text) <= 2048 else self._count(text)
 
 
 def _tiktoken_encoding(encoding: str) -> Any:

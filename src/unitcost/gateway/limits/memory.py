@@ -12,13 +12,13 @@ the ledger at start-up; holds of calls in flight at a crash come back from the j
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from dataclasses import dataclass
 
 from unitcost.gateway.limits.buckets import Ask, BucketPlan, Hold, Rate
 from unitcost.gateway.limits.rejections import budget_exceeded, rate_exceeded
+from unitcost.ledger.record import new_id
 
 __all__ = ["MemoryLimits"]
 
@@ -60,7 +60,7 @@ class MemoryLimits:
 
     def reserve_now(self, ask: Ask, now: float | None = None) -> Hold:
         budgets, rates = self.plan.budgets(ask, now), self.plan.rates(ask)
-        hold = Hold(os.urandom(8).hex(), ask.hold_micros, ask.tokens, tuple(budgets), tuple(rates))
+        hold = Hold(new_id(), ask.hold_micros, ask.tokens, tuple(budgets), tuple(rates))
         if hold.empty:
             return hold
         clock = time.monotonic()

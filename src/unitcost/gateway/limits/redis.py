@@ -37,6 +37,7 @@ from unitcost.gateway.limits.buckets import (
 )
 from unitcost.gateway.limits.rejections import budget_exceeded, rate_exceeded
 from unitcost.gateway.settings import LimitsConfig
+from unitcost.ledger.record import new_id
 from unitcost.wire.resp import RespClient, RespError
 
 __all__ = ["RedisLimits"]
@@ -234,7 +235,7 @@ class RedisLimits:
 
     async def reserve(self, ask: Ask) -> Hold:
         budgets, rates = self.plan.budgets(ask), self.plan.rates(ask)
-        hold = Hold(os.urandom(8).hex(), ask.hold_micros, ask.tokens, tuple(budgets), tuple(rates))
+        hold = Hold(new_id(), ask.hold_micros, ask.tokens, tuple(budgets), tuple(rates))
         if hold.empty:
             return hold
         if time.time() < self.ready_at:

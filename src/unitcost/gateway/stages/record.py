@@ -11,7 +11,6 @@ With the journal on, `record` returns once the row is in the kernel (or on disk 
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 
@@ -22,7 +21,7 @@ from unitcost.gateway.metrics import GatewayMetrics
 from unitcost.gateway.portfolio import Deployment
 from unitcost.gateway.stages.guard import mark_row
 from unitcost.ledger.journal import Journal
-from unitcost.ledger.record import RowStatus, UsageRecord
+from unitcost.ledger.record import RowStatus, UsageRecord, new_id
 from unitcost.ledger.writer import LedgerWriter
 
 __all__ = ["Recorder"]
@@ -43,7 +42,7 @@ class Recorder:
     def _row(self, x: Exchange, deployment: str, status: str, http_status: int) -> UsageRecord:
         principal = x.principal
         return UsageRecord(
-            id=os.urandom(16).hex(),
+            id=new_id(),
             request_id=x.request_id,
             ts=x.ts,
             tenant=x.tenant,
