@@ -119,6 +119,8 @@ class _Protocol(asyncio.Protocol):
         assert transport is not None
         if b.delay_s:
             await asyncio.sleep(b.delay_s)
+            if transport.is_closing():
+                return  # the caller gave up while we waited
         request = json.loads(body or b"{}")
         if not request.get("stream") or b.fail_next:
             transport.write(self.server.answer(self.url, body))
