@@ -134,3 +134,18 @@ def test_unknown_example_lists_the_known_ones() -> None:
     proc = run("estimate", "--example", "nope")
     assert proc.returncode == 2
     assert "accepted: api-vs-self-hosted, feature-pnl" in proc.stderr
+
+
+def test_a_long_note_wraps_under_its_label(capsys: pytest.CaptureFixture[str]) -> None:
+    from unitcost.cli._console import out, say
+
+    width = out.width
+    out.width = 40
+    try:
+        say("  note: " + "word " * 20 + "/tmp/a/path/that/is/longer/than/forty/columns", hang=8)
+    finally:
+        out.width = width
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) > 2 and lines[0].startswith("  note: word")
+    assert all(x.startswith(" " * 8) and x[8] != " " for x in lines[1:])  # hung, not flush
+    assert "/tmp/a/path/that/is/longer/than/forty/columns" in lines[-1]  # a path never splits

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 import typer
 from rich.console import Console
 
@@ -17,6 +19,17 @@ out = Console()
 err = Console(stderr=True)
 
 
-def say(message: str, *, stderr: bool = False) -> None:
-    """One plain line: no rich markup or highlighting, so brackets and numbers print as is."""
-    (err if stderr else out).print(message, highlight=False, markup=False)
+def say(message: str, *, stderr: bool = False, hang: int | None = None) -> None:
+    """One plain line: no rich markup or highlighting, so brackets and numbers print as is.
+    `hang`: wrap at the console's width with the lines after the first indented this far
+    (a long note stays readable as one block at 80 columns; words and paths never split)."""
+    console = err if stderr else out
+    if hang is not None:
+        message = textwrap.fill(
+            message,
+            width=console.width,
+            subsequent_indent=" " * hang,
+            break_long_words=False,
+            break_on_hyphens=False,
+        )
+    console.print(message, highlight=False, markup=False, soft_wrap=hang is not None)

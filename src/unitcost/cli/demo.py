@@ -20,6 +20,7 @@ def demo(
     report: Annotated[
         Path | None, typer.Option(help="write the run's ledger report here (default: beside it)")
     ] = None,
+    wide: Annotated[bool, typer.Option(help="every column, past 80")] = False,
 ) -> None:
     """Run the gateway on its embedded default and print what each deployment cost."""
     from unitcost.demo import routing_summary, run_demo
@@ -40,17 +41,19 @@ def demo(
         }
         for s in result.deployments.values()
     ]
-    out.print(demo_table("unitcost demo: per deployment, read back from the ledger", rows))
+    title = "unitcost demo: per deployment, read back from the ledger"
+    out.print(demo_table(title, rows, wide=wide))
     for s in result.deployments.values():
-        say(f"  {s.name}: priced by {s.price_origin}")
+        say(f"  {s.name}: priced by {s.price_origin}", hang=4)
     summary = routing_summary(result)
     if summary:
-        say(summary)
+        say(summary, hang=6)
     for note in result.notes:
-        say(f"  note: {note}")
+        say(f"  note: {note}", hang=8)
     say(
         f"ledger: {result.ledger_url} ({result.ledger_rows} rows); "
-        f"see it again with `unitcost usage --ledger {result.ledger_url}`"
+        f"see it again with `unitcost usage --ledger {result.ledger_url}`",
+        hang=2,
     )
     where = report
     if where is None:
@@ -61,4 +64,4 @@ def demo(
             else Path("unitcost-demo-report")
         )
     path = write_ledger_report(result.ledger_url, where, say=lambda m: err.print(m, markup=False))
-    say(f"report: {path}")
+    say(f"report: {path}", hang=2)

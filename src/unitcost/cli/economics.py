@@ -175,6 +175,7 @@ def scenario_cmd(
     plot: Annotated[Path | None, typer.Option(help="write a PNG here")] = None,
     html: Annotated[Path | None, typer.Option(help="write an HTML report here")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    wide: Annotated[bool, typer.Option(help="every column, past 80")] = False,
 ) -> None:
     """Monte-Carlo percentiles (P5/P50/P95) of every output and a tornado of the inputs."""
     spec = load_scenario(file)
@@ -213,8 +214,8 @@ def scenario_cmd(
     else:
         from unitcost.report.tables import percentile_table, tornado_table
 
-        out.print(percentile_table(mc))
-        out.print(tornado_table(name, base, bars))
+        out.print(percentile_table(mc, wide=wide))
+        out.print(tornado_table(name, base, bars, wide=wide))
     if plot or html:
         from unitcost.report.scenario import write_scenario_report
 

@@ -27,9 +27,13 @@ __all__ = [
     "demo_table",
     "estimate_view",
     "fit_table",
+    "input_label",
     "money",
     "number",
+    "output_label",
     "percentile_table",
+    "quantity",
+    "quantity_range",
     "short_inputs",
     "tornado_table",
     "usage_table",
@@ -58,6 +62,55 @@ def number(value: float, digits: int = 4) -> str:
     places = max(digits - 1 - exponent, 0)
     text = f"{round(d, places):,.{places}f}"
     return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+_SHARES = ("margin", "attach_rate", "utilisation", "utilization", "share", "rate_of")
+_DOLLARS = ("revenue", "cogs", "profit", "cost", "usd")
+
+
+def quantity(name: str, value: float, *, change: bool = False, unit: bool = True) -> str:
+    """A scenario figure in its unit, read off its name: `…gross_margin` 0.9583 → `95.83%`,
+    `…usd_per_1k_output` 0.0011 → `$1.0968/1M` (a $/1K figure that small reads better per
+    million), `…revenue` 43451.2 → `$43,451`, `…usd_per_hour` → `$4.388/h`; anything else a
+    plain number. `change`: a difference (a share's in percentage points); `unit=False`
+    leaves the /1M, /h to a label that already says it. Never scientific notation."""
+    last = name.rsplit(".", 1)[-1]
+    if any(k in last for k in _SHARES):  # a change of a share is in percentage points
+        return "n/a" if value != value else f"{value * 100:.2f}{' pp' if change else '%'}"
+    if "usd_per_1k" in last:
+        return money(value * 1000) + ("/1M" if unit else "")
+    if last.endswith("_per_hour") and "usd" in last:
+        return money(value) + ("/h" if unit else "")
+    if any(k in last for k in _DOLLARS):
+        return money(value)
+    return number(value, 5)
+
+
+def quantity_range(name: str, low: float, high: float) -> str:
+    return f"{quantity(name, low)} – {quantity(name, high)}"
+
+
+def _words(field: str) -> str:
+    """`usd_per_1k_output` → `$/1M output`, `output_tokens_per_s` → `output tokens/s`."""
+    text = field.replace("usd_per_1k_", "$/1M ").replace("usd_per_", "$/")
+    text = text.replace("_per_1k_", "/1K ").replace("_per_", "/").replace("_", " ")
+    return "Wh" + text[2:] if text.startswith("wh") else text
+
+
+def output_label(name: str) -> str:
+    """`features.reply-drafts.gross_margin` → `reply-drafts gross margin`;
+    `llama.usd_per_1k_output` → `llama $/1M output` (the figure is shown per million)."""
+    parts = name.split(".")
+    if parts[0] == "features" and len(parts) > 2:
+        parts = parts[1:]
+    return " ".join([*parts[:-1], _words(parts[-1])])
+
+
+def input_label(short: str) -> str:
+    """A `short_inputs` name in words: `features reply-drafts.attach_rate` →
+    `reply-drafts attach rate` (its range keeps the unit: $/1K list prices stay per 1K)."""
+    text = short.removeprefix("features ").replace(".", " ")
+    return text.replace("_usd_per_hour", " $/h").replace("_", " ")
 
 
 def short_inputs(paths: Sequence[str]) -> list[str]:
@@ -175,32 +228,35 @@ def estimate_view(result: Result) -> RenderableType:
     return Group(*parts)
 
 
-def percentile_table(mc: MonteCarlo) -> RenderableType:
+def percentile_table(mc: MonteCarlo, *, wide: bool = False) -> RenderableType:
     rows = [
-        [name, *(number(p[k], 5) for k in ("p5", "p50", "p95"))]
+        [output_label(name), *(quantity(name, p[k], unit=False) for k in ("p5", "p50", "p95"))]
         for name, p in mc.percentiles().items()
     ]
     return fit_table(
         f"Monte-Carlo: {mc.samples:,} draws, seed {mc.seed}",
         [("output", None), ("P5", None), ("P50", None), ("P95", None)],
         rows,
+        wide=wide,
     )
 
 
-def tornado_table(output: str, base: float, bars: list[TornadoBar]) -> RenderableType:
-    names = short_inputs([b.input for b in bars])
+def tornado_table(
+    output: str, base: float, bars: list[TornadoBar], *, wide: bool = False
+) -> RenderableType:
+    names = [input_label(n) for n in short_inputs([b.input for b in bars])]
     rows = [
         [
             name,
-            f"{number(b.low)} – {number(b.high)}",
-            number(b.output_at_low, 5),
-            number(b.output_at_high, 5),
-            number(b.swing, 4),
+            quantity_range(b.input, b.low, b.high),
+            quantity(output, b.output_at_low, unit=False),
+            quantity(output, b.output_at_high, unit=False),
+            quantity(output, b.swing, change=True, unit=False),
         ]
         for name, b in zip(names, bars, strict=True)
     ]
     return fit_table(
-        f"sensitivity of {output} (base {number(base, 5)})",
+        f"sensitivity of {output_label(output)} (base {quantity(output, base, unit=False)})",
         [
             ("input", None),
             ("range", None),
@@ -210,10 +266,13 @@ def tornado_table(output: str, base: float, bars: list[TornadoBar]) -> Renderabl
         ],
         rows,
         left=2,
+        wide=wide,
     )
 
 
-def demo_table(title: str, rows: Sequence[dict[str, object]]) -> RenderableType:
+def demo_table(
+    title: str, rows: Sequence[dict[str, object]], *, wide: bool = False
+) -> RenderableType:
     """`unitcost demo`'s per-deployment table, fitted to 80 columns. Each row: name,
     requests, accuracy (a share), prompt_tokens, completion_tokens, reasoning_tokens,
     cost_usd, usd_per_1k_tokens."""
@@ -247,4 +306,4 @@ def demo_table(title: str, rows: Sequence[dict[str, object]]) -> RenderableType:
         ]
         for i, r in enumerate(rows)
     ]
-    return fit_table(title, header, cells)
+    return fit_table(title, header, cells, wide=wide)

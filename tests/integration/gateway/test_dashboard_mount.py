@@ -11,9 +11,7 @@ from tests.conftest import ADMIN_KEY, TENANT_KEYS, fake_deployment
 
 def test_the_gateway_serves_its_dashboard_behind_the_admin_key(run_gateway, fake_upstream) -> None:  # type: ignore[no-untyped-def]
     gw = run_gateway([fake_deployment(fake_upstream)])
-    gw.client().chat.completions.create(
-        model="fake", messages=[{"role": "user", "content": "hi"}]
-    )
+    gw.client().chat.completions.create(model="fake", messages=[{"role": "user", "content": "hi"}])
     gw.flush()
     page = httpx.get(gw.url + "/dashboard")
     assert page.status_code == 200 and "<html" in page.text.lower()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 from rich.console import Console
 
@@ -105,3 +106,39 @@ def test_demo_table_keeps_cost_within_80_columns() -> None:
     assert max(len(x) for x in lines) <= 80
     assert "$23.950000" in text and "$0.000481" in text and "$0.6534" in text
     assert "95.3%" in text and "…" not in text
+
+
+def test_scenario_figures_are_shown_in_their_units() -> None:
+    from unitcost.report.tables import input_label, output_label, quantity
+
+    assert quantity("features.reply-drafts.gross_margin", 0.95834) == "95.83%"
+    assert quantity("total.gross_margin", 0.0477, change=True) == "4.77 pp"
+    assert quantity("features.reply-drafts.revenue", 43451.2) == "$43,451"
+    assert quantity("llama.usd_per_1k_output", 0.0010968) == "$1.097/1M"
+    assert quantity("llama.usd_per_1k_output", 0.0010968, unit=False) == "$1.097"
+    assert quantity("llama.self_hosted.lease_usd_per_hour", 3.5) == "$3.5/h"
+    assert quantity("llama.output_tokens_per_s", 2695.7) == "2,695.7"
+    assert "e" not in quantity("llama.usd_per_1k_input", 0.000000034)
+    assert output_label("features.reply-drafts.gross_margin") == "reply-drafts gross margin"
+    assert output_label("llama.usd_per_1k_output") == "llama $/1M output"
+    assert output_label("llama.output_tokens_per_s") == "llama output tokens/s"
+    assert input_label("features reply-drafts.attach_rate") == "reply-drafts attach rate"
+
+
+def test_scenario_tables_fit_80_columns_and_wide_shows_all() -> None:
+    from unitcost.economics.scenario import monte_carlo, tornado
+    from unitcost.economics.spec import load_scenario
+    from unitcost.report.tables import percentile_table, tornado_table
+
+    spec = load_scenario(Path(__file__).resolve().parents[3] / "examples" / "feature-pnl.yaml")
+    mc = monte_carlo(spec, samples=2_000, seed=1)
+    name, base, bars = tornado(spec, None)
+    for table in (percentile_table(mc), tornado_table(name, base, bars)):
+        lines = _render(table)
+        assert max(len(x.rstrip()) for x in lines) <= 80
+        assert not any("--wide" in x for x in lines)  # nothing left out at 80 columns
+    margins = [x.split()[-1] for x in _render(percentile_table(mc)) if "gross margin" in x]
+    assert margins and all(m.endswith("%") for m in margins)  # a share, not 0.9583
+    revenue = [x.split()[-1] for x in _render(percentile_table(mc)) if "revenue" in x]
+    assert revenue and all(r.startswith("$") for r in revenue)
+    assert any("P95" in x for x in _render(percentile_table(mc, wide=True), width=120))
