@@ -105,6 +105,7 @@ def estimate(
         str | None, typer.Option(help="a bundled example, e.g. seed-article")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+    wide: Annotated[bool, typer.Option(help="every column, past 80")] = False,
     accelerator: Annotated[
         str | None, typer.Option(help="catalog accelerator, e.g. H100-SXM")
     ] = None,
@@ -151,7 +152,9 @@ def estimate(
     output_tokens: Annotated[float, typer.Option(help="workload: tokens out per request")] = 250,
 ) -> None:
     """Unit cost of one or more deployments: $/1K input and output tokens, $/request, P&L."""
-    flags = {k: v for k, v in locals().items() if k not in ("scenario", "example", "as_json")}
+    flags = {
+        k: v for k, v in locals().items() if k not in ("scenario", "example", "as_json", "wide")
+    }
     flags["lease_includes_power"] = _truth("--lease-includes-power", lease_includes_power)
     spec = _load(scenario, example) if (scenario or example) else _scenario_from_flags(flags)
     result = evaluate(spec)
@@ -160,10 +163,10 @@ def estimate(
         return
     from unitcost.report.tables import estimate_view
 
-    out.print(estimate_view(result))
+    out.print(estimate_view(result, wide=wide))
     for name, d in result.deployments.items():
         for note in d.notes:  # the chosen batch, energy on a lease, the efficiencies used
-            say(f"{name}: {note}")
+            say(f"{name}: {note}", hang=4)
 
 
 @app.command("scenario")

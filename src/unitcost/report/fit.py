@@ -8,6 +8,7 @@ and the columns that still do not fit named behind `--wide`.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 
 from rich import box
@@ -77,15 +78,11 @@ def fit_table(
     t = build(heads, keep)
     parts: list[RenderableType] = [t]
     used = [x for x in legend if x.split(" = ")[0] in heads[:keep]]
-    if used:
-        parts.append(Text("  " + "; ".join(used), style="dim"))
+    notes = ["  " + "; ".join(used)] if used else []
     if keep < len(heads):
-        parts.append(
-            Text(
-                f"  {len(heads) - keep} more columns with --wide: " + ", ".join(names[keep:]),
-                style="dim",
-            )
-        )
+        notes.append(f"  {len(heads) - keep} more columns with --wide: " + ", ".join(names[keep:]))
+    for note in notes:  # wrapped under their first word, not back at the margin
+        parts.append(Text(textwrap.fill(note, width, subsequent_indent="    "), style="dim"))
     return Group(*parts)
 
 

@@ -11,6 +11,8 @@ one fits 80 columns, money in $ at one precision per column, never scientific no
 
 from __future__ import annotations
 
+import textwrap
+
 from collections.abc import Sequence
 from decimal import Decimal
 
@@ -129,14 +131,23 @@ def short_inputs(paths: Sequence[str]) -> list[str]:
     return [n if names.count(n) == 1 else p for n, p in zip(names, paths, strict=True)]
 
 
-def estimate_view(result: Result) -> RenderableType:
+def _note(text: str, style: str = "") -> Text:
+    """A note under a table, wrapped at 80 columns under its own first word."""
+    return Text(
+        textwrap.fill(text, WIDTH, subsequent_indent="    ", break_long_words=False),
+        style=style,
+    )
+
+
+def estimate_view(result: Result, *, wide: bool = False) -> RenderableType:
+    """Token prices per 1M tokens (per 1K they are mostly zeros); --json keeps per 1K."""
     parts: list[RenderableType] = []
     w = result.workload
     per_request = f"$/request ({as_float(w.input_tokens):g} in, {as_float(w.output_tokens):g} out)"
     header = [
         ("deployment", None),
-        ("$/1K input", "$/1K in"),
-        ("$/1K output", "$/1K out"),
+        ("$/1M input", "$/1M in"),
+        ("$/1M output", "$/1M out"),
         (per_request, "$/req"),
         ("Wh/1K output", "Wh/1K"),
         ("gCO2e/1K output", "gCO2e/1K"),
@@ -144,8 +155,8 @@ def estimate_view(result: Result) -> RenderableType:
     ]
     deps = list(result.deployments.values())
     cols = [
-        usd_column([as_float(d.unit_cost.usd_per_1k_input) for d in deps]),
-        usd_column([as_float(d.unit_cost.usd_per_1k_output) for d in deps]),
+        usd_column([as_float(d.unit_cost.usd_per_1k_input) * 1000 for d in deps]),
+        usd_column([as_float(d.unit_cost.usd_per_1k_output) * 1000 for d in deps]),
         usd_column([as_float(d.unit_cost.usd_per_request(w)) for d in deps]),
     ]
     rows = [
@@ -160,71 +171,80 @@ def estimate_view(result: Result) -> RenderableType:
         ]
         for i, d in enumerate(deps)
     ]
-    parts.append(fit_table(f"{result.scenario.name}: unit cost per deployment", header, rows))
+    title = f"{result.scenario.name}: unit cost per deployment"
+    parts.append(fit_table(title, header, rows, wide=wide))
     for name, d in result.deployments.items():
         breakdown = d.tco.cost if d.tco else (d.seed.per_token if d.seed else None)
         if breakdown is None:
             continue
-        unit = "$/accelerator-hour" if d.tco else "$/token"
-        lines = [
-            [line.name, number(as_float(line.value), 6), line.source] for line in breakdown.lines
-        ]
-        lines.append(["total", number(as_float(breakdown.total), 6), ""])
+        # a seed price per token is shown per 1M tokens: $0.25, not $0.00000025
+        unit, scale = ("$/accelerator-hour", 1.0) if d.tco else ("$/1M tokens", 1e6)
+        values = usd_column(
+            [as_float(x.value) * scale for x in breakdown.lines]
+            + [as_float(breakdown.total) * scale]
+        )
+        lines = [[x.name, values[i], x.source] for i, x in enumerate(breakdown.lines)]
+        lines.append(["total", values[-1], ""])
         parts.append(
             fit_table(
                 f"{name}: {unit}",
                 [("line", None), ("source", None), ("value", None)],
                 [[r[0], r[2], r[1]] for r in lines],
                 left=2,
+                wide=wide,
             )
         )
         if d.throughput is not None:
             tp = d.throughput
             parts.append(
-                Text(
+                _note(
                     f"  throughput per replica: prefill {as_float(tp.prefill_tokens_per_s):,.0f} "
                     f"tok/s, decode {as_float(tp.decode_tokens_per_s):,.0f} tok/s "
                     f"({tp.decode_bound}-bound) — {tp.source}"
                 )
             )
         if d.energy_check is not None:
-            parts.append(Text(f"  energy check: {d.energy_check.message}", style="yellow"))
+            parts.append(_note(f"  energy check: {d.energy_check.message}", style="yellow"))
     for name, cost in result.training.items():
         parts.append(
-            Text(
+            _note(
                 f"training amortised on {name}: {as_float(cost.gpu_hours):,.0f} GPU-hours, "
                 f"{money(as_float(cost.usd))} → "
-                f"{money(as_float(cost.usd_per_1k_served_tokens), 3)}/1K served tokens"
+                f"{money(as_float(cost.usd_per_1k_served_tokens) * 1000, 3)}/1M served tokens"
             )
         )
     if result.features:
         total = result.total
         pnls = [*result.features, *([total] if total else [])]
+        # what a CFO reads first (revenue, COGS, margin) comes first; COGS's parts follow
+        # and are the ones that move behind --wide at 80 columns
         header = [
             ("feature", None),
             ("requests", "req"),
             ("revenue", None),
+            ("COGS", None),
+            ("gross margin", "margin"),
             ("inference", "infer."),
             ("eval/safety", "eval"),
             ("training", "train."),
             ("fixed", None),
-            ("COGS", None),
-            ("gross margin", "margin"),
         ]
-        money_cols = [
-            usd_column([as_float(getattr(p, k)) for p in pnls])
-            for k in ("revenue", "inference", "eval_safety", "training", "fixed", "cogs")
-        ]
+        money_cols = {
+            k: usd_column([as_float(getattr(p, k)) for p in pnls])
+            for k in ("revenue", "cogs", "inference", "eval_safety", "training", "fixed")
+        }
         rows = [
             [
                 p.name,
                 f"{as_float(p.requests):,.0f}",
-                *(c[i] for c in money_cols),
+                money_cols["revenue"][i],
+                money_cols["cogs"][i],
                 f"{as_float(p.gross_margin) * 100:.1f}%",
+                *(money_cols[k][i] for k in ("inference", "eval_safety", "training", "fixed")),
             ]
             for i, p in enumerate(pnls)
         ]
-        parts.append(fit_table("feature P&L per month", header, rows))
+        parts.append(fit_table("feature P&L per month", header, rows, wide=wide))
     return Group(*parts)
 
 
