@@ -12,7 +12,6 @@ one fits 80 columns, money in $ at one precision per column, never scientific no
 from __future__ import annotations
 
 import textwrap
-
 from collections.abc import Sequence
 from decimal import Decimal
 
