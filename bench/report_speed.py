@@ -108,6 +108,13 @@ def make_sqlite(path: Path, n: int) -> str:
 def make_postgres(url: str, n: int) -> str:
     import psycopg
 
+    name = url.rsplit("/", 1)[1]  # a fresh server lacks the bench's database: create it
+    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as admin:
+        if (
+            admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+            is None
+        ):
+            admin.execute(f'CREATE DATABASE "{name}"')
     store = open_store(url)  # the real schema, migrated to the current version
     store.close()
     with psycopg.connect(url, autocommit=True) as conn:
