@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import textwrap
-
 import typer
 from rich.console import Console
+
+from unitcost.report.fit import wrap_note
 
 __all__ = ["app", "err", "out", "say"]
 
@@ -25,11 +25,5 @@ def say(message: str, *, stderr: bool = False, hang: int | None = None) -> None:
     (a long note stays readable as one block at 80 columns; words and paths never split)."""
     console = err if stderr else out
     if hang is not None:
-        message = textwrap.fill(
-            message,
-            width=console.width,
-            subsequent_indent=" " * hang,
-            break_long_words=False,
-            break_on_hyphens=False,
-        )
+        message = wrap_note(message, console.width, hang)
     console.print(message, highlight=False, markup=False, soft_wrap=hang is not None)

@@ -1,6 +1,6 @@
 """Does the demo's `auto` route beat the random mix of its two members?
 
-    line = referee_line(outcomes, costs)   # after the demo's traffic
+    line = referee_line(traffic.scores, costs, "auto", weak, strong)   # after the traffic
 
 A route that sends a share of calls to the strong model costs about what a random mix with
 that share costs; what it must earn is quality above the straight line between its weak and

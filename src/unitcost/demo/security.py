@@ -1,6 +1,6 @@
 """The demo's guard walk-through: one injection blocked, one record with personal data redacted.
 
-    lines = show_guard(gateway_url, ledger_path)   # after the demo's traffic has run
+    lines = show_guard(gateway_url, admin_key, ledger_url, model)   # after the traffic
 
 Both requests go through a tenant of their own whose policy blocks injections and masks
 personal data on the way upstream; afterwards the ledger file is searched for the raw values.

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from unitcost.evals.scoring import score
+from unitcost.ledger.record import nanos_to_usd
 from unitcost.ledger.store import open_store
 
 __all__ = ["CLASSES_DRIVEN", "CLASS_SAMPLE", "Traffic", "costs_by_question", "drive"]
@@ -114,10 +115,10 @@ def costs_by_question(ledger_url: str, run: str) -> dict[tuple[str, str], float]
         rows = store.records(limit=1_000_000)
     finally:
         store.close()
-    costs: dict[tuple[str, str], float] = {}
+    nanos: dict[tuple[str, str], int] = {}  # summed exactly, in the ledger's own unit
     for r in rows:
         parts = r.request_id.split(":", 2)
         if len(parts) == 3 and parts[0] == f"demo-{run}":
             key = (parts[1], parts[2])
-            costs[key] = costs.get(key, 0.0) + r.cost_usd
-    return costs
+            nanos[key] = nanos.get(key, 0) + r.cost_nanos
+    return {key: nanos_to_usd(n) for key, n in nanos.items()}

@@ -16,10 +16,22 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-__all__ = ["WIDTH", "fit_table", "usage_table", "usd_column"]
+__all__ = ["WIDTH", "fit_table", "usage_table", "usd_column", "wrap_note"]
 
 #: what every human table fits unless the user asks for --wide
 WIDTH = 80
+
+
+def wrap_note(text: str, width: int = WIDTH, indent: int = 4) -> str:
+    """`text` wrapped at `width` columns, the lines after the first indented `indent`, so a
+    note reads as one block under its label; words, paths and flags are never split."""
+    return textwrap.fill(
+        text,
+        width,
+        subsequent_indent=" " * indent,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
 
 
 def fit_table(
@@ -82,7 +94,7 @@ def fit_table(
     if keep < len(heads):
         notes.append(f"  {len(heads) - keep} more columns with --wide: " + ", ".join(names[keep:]))
     for note in notes:  # wrapped under their first word, not back at the margin
-        parts.append(Text(textwrap.fill(note, width, subsequent_indent="    "), style="dim"))
+        parts.append(Text(wrap_note(note, width), style="dim"))
     return Group(*parts)
 
 

@@ -11,7 +11,6 @@ one fits 80 columns, money in $ at one precision per column, never scientific no
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Sequence
 from decimal import Decimal
 
@@ -20,7 +19,7 @@ from rich.text import Text
 
 from unitcost.economics.breakdown import as_float
 from unitcost.economics.scenario import MonteCarlo, Result, TornadoBar
-from unitcost.report.fit import WIDTH, fit_table, usage_table, usd_column
+from unitcost.report.fit import WIDTH, fit_table, usage_table, usd_column, wrap_note
 from unitcost.report.model import fmt_usd
 
 __all__ = [
@@ -132,10 +131,7 @@ def short_inputs(paths: Sequence[str]) -> list[str]:
 
 def _note(text: str, style: str = "") -> Text:
     """A note under a table, wrapped at 80 columns under its own first word."""
-    return Text(
-        textwrap.fill(text, WIDTH, subsequent_indent="    ", break_long_words=False),
-        style=style,
-    )
+    return Text(wrap_note(text), style=style)
 
 
 def estimate_view(result: Result, *, wide: bool = False) -> RenderableType:
