@@ -13,7 +13,7 @@ end users, six deployments behind two routes, 95% ok, 3% cache hits, 1.5% upstre
   SUM(cost_nanos)`), the least any report must read. Target: < 10 s on 10M rows.
   On SQLite and PostgreSQL the report reads the ledger's columnar copy (report.columnar):
   the first run builds it (once; `--rebuild` times that again), then --new-rows rows are
-  appended on the last day, as a gateway would, and the report is timed again: it syncs
+  appended after the last, as a gateway would, and the report is timed again: it syncs
   just those and reads the copy. `--store-sql` also times the report on the store's own
   SQL (UNITCOST_COLUMNAR=off), the path before the copy: minutes at 10M rows.
 - the dashboard on a 1M-row SQLite ledger: the cold build of its cube, an incremental
@@ -172,13 +172,19 @@ def run_report(url: str, out: Path, columnar: bool = True) -> float:
 
 
 def append_new_rows(url: str, n: int) -> None:
-    """n rows like the first ones, on the month's last day: what a gateway adds meanwhile."""
+    """n rows like the first ones, later than every row before (over one second, as a
+    gateway appends its traffic while time goes on)."""
+    reader = q.open_reader(url)
+    try:
+        latest = float(reader.run("SELECT MAX(ts) FROM usage")[0][0])
+    finally:
+        reader.close()
     store = open_store(url)
     try:
         model = store.records(limit=min(n, 1000))
         stamp = time.time_ns()
         rows = [
-            replace(model[i % len(model)], id=f"new-{stamp}-{i}", ts=START + MONTH_S - 1 - i / n)
+            replace(model[i % len(model)], id=f"new-{stamp}-{i}", ts=latest + (i + 1) / n)
             for i in range(n)
         ]
         for i in range(0, n, 5000):

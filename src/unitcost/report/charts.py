@@ -6,15 +6,22 @@ import base64
 import io
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 
 from unitcost.economics.scenario import MonteCarlo, TornadoBar
 
 __all__ = ["png_bytes", "png_data_uri", "scenario_figure"]
+
+
+def _pyplot() -> Any:
+    """pyplot on the non-interactive backend, imported when a chart is drawn: it costs ~1 s,
+    which `unitcost report` spends in its drawing thread, behind the queries."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
 
 
 def scenario_figure(mc: MonteCarlo, output: str, base: float, bars: list[TornadoBar]) -> Any:
@@ -23,7 +30,7 @@ def scenario_figure(mc: MonteCarlo, output: str, base: float, bars: list[Tornado
     named as the tornado table names them."""
     from unitcost.report.tables import number, short_inputs
 
-    fig, (dist, torn) = plt.subplots(1, 2, figsize=(13, 4.8))
+    fig, (dist, torn) = _pyplot().subplots(1, 2, figsize=(13, 4.8))
     draws = mc.outputs[output]
     draws = draws[np.isfinite(draws)]
     dist.hist(draws, bins=60, color="#4c72b0", alpha=0.85)
@@ -75,7 +82,8 @@ def scenario_figure(mc: MonteCarlo, output: str, base: float, bars: list[Tornado
 def png_bytes(fig: Any) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
+    if fig.canvas.manager is not None:  # made by pyplot: drop it from pyplot's registry
+        _pyplot().close(fig)
     return buf.getvalue()
 
 

@@ -9,16 +9,22 @@ report reads tens of millions of rows with DuckDB in seconds.
 Why: SQLite and PostgreSQL store rows whole, so each aggregate the report runs reads every
 column of every row (SQLite takes ~7 µs a row in one GROUP BY); DuckDB over Parquet reads
 only the columns a query names. The copy holds the columns the queries read
-(`queries.READ_COLUMNS`) as Parquet segments listed in `manifest.json`. It is a cache of the
-ledger's rows, never a record of its own: every figure is still summed from rows, and
-deleting the folder costs only a rebuild.
+(`queries.READ_COLUMNS`) as Parquet segments listed in `manifest.json`, each with its rows
+summed into cube cells beside it (`cube-<segment>`, `queries.cube_rollup`), so the report's
+widest query reads thousands of cells, not millions of rows. It is a cache of the ledger's
+rows, never a record of its own: every figure is still summed from rows, and deleting the
+folder costs only a rebuild. A file the manifest lists is never rewritten (new segments get
+new names; what the saved manifest no longer lists is deleted), so a killed sync leaves the
+copy as its manifest says.
 
 What is new is found without reading old rows. SQLite appends by rowid, so a sync copies the
 rows past the last rowid copied. PostgreSQL has no such order, so a sync counts rows per day
-(an index-only scan) in one repeatable-read snapshot and re-copies the days whose count
-changed, late journal replays included. The ledger's identity is checked first (schema
-version and first row; on PostgreSQL the table's storage, which TRUNCATE renews): another
-ledger at the same URL is copied anew. Both rely on the ledger being append-only.
+(an index-only scan) in one repeatable-read snapshot: a day that grew by exactly the rows
+later than any it held (a gateway's ongoing traffic) gets those rows as a new segment, and
+any other change re-copies the day, late journal replays included; a day's many segments
+are merged back into one. The ledger's identity is checked first (schema version and first
+row; on PostgreSQL the table's storage, which TRUNCATE renews): another ledger at the same
+URL is copied anew. Both rely on the ledger being append-only.
 
 The first copy of a big SQLite ledger is read by DuckDB's sqlite scanner on every core (the
 `duckdb-extension-sqlite-scanner` wheel of the `report` extra, loaded from site-packages,
@@ -44,10 +50,13 @@ from unitcost.ledger import queries as q
 from unitcost.report.columnar_sources import (
     Change,
     ColumnarUnavailable,
+    HeldDay,
     Source,
     arrow_schema,
+    day_file,
     duckdb_connect,
     open_source,
+    ts_high,
 )
 
 __all__ = [
@@ -77,7 +86,9 @@ class Segment:
     rows: int
     low: int = 0  # SQLite: rowids low < rowid <= high
     high: int = 0
-    day: str | None = None  # PostgreSQL: every row of one day
+    day: str | None = None  # PostgreSQL: rows of one day (all, or some of its segments')
+    ts_high: float | None = None  # PostgreSQL: the segment's highest ts
+    cube: str | None = None  # the segment's rows summed into cube cells (queries.cube_rollup)
 
 
 @dataclass
@@ -165,40 +176,62 @@ def _locked(directory: Path, exclusive: bool) -> Iterator[None]:
 
 def _apply(
     directory: Path, m: Manifest, src: Source, changes: Sequence[Change], say: Callable[[str], None]
-) -> int:
-    copied = 0
+) -> tuple[int, list[str]]:
+    """Write the changes' segments and list them in `m`; returns the rows copied and the
+    files `m` no longer lists, to delete once `m` is saved."""
+    copied, dropped = 0, []
     for ch in changes:
         tmp = directory / f"{ch.file}.tmp"
         n = src.write(ch, tmp, say)
+        cube = _write_cube(directory, tmp, ch.file) if n else None
         if ch.day is None:  # SQLite: a new segment of rowids
-            m.segments.append(Segment(ch.file, n, ch.low, ch.high))
+            m.segments.append(Segment(ch.file, n, ch.low, ch.high, cube=cube))
             m.high, m.high_id = ch.high, ch.high_id
-        else:  # PostgreSQL: the day's segment replaced (or dropped)
-            m.segments = [s for s in m.segments if s.day != ch.day]
+        else:  # PostgreSQL: the day's later rows added, or all its segments replaced
+            if ch.after is None:
+                dropped += [s.file for s in m.segments if s.day == ch.day]
+                m.segments = [s for s in m.segments if s.day != ch.day]
             if n:
-                m.segments.append(Segment(ch.file, n, day=ch.day))
+                high = ts_high(tmp)
+                m.segments.append(Segment(ch.file, n, day=ch.day, ts_high=high, cube=cube))
         if n:
             os.replace(tmp, directory / ch.file)
         else:
             tmp.unlink(missing_ok=True)
         copied += n
-    return copied
+    return copied, dropped
 
 
-def _merge_tail(directory: Path, m: Manifest) -> None:
-    """Many small segments read slower than a few big ones: once more than _TAIL_SEGMENTS
-    small ones follow the last big one, they are merged into one (so a row is rewritten a
-    few times on its way into a big segment, not once per sync)."""
-    if any(s.day is not None for s in m.segments):
-        return
-    start = len(m.segments)
-    while start and m.segments[start - 1].rows < _BIG_SEGMENT:
-        start -= 1
-    tail = m.segments[start:]
-    if len(tail) <= _TAIL_SEGMENTS:
-        return
-    name = f"rows-{tail[0].low + 1:012d}-{tail[-1].high:012d}.parquet"
-    listed = ", ".join(_quote(directory / s.file) for s in tail)
+def _write_cube(directory: Path, segment: Path, name: str) -> str:
+    """The segment's cube cells beside it (`cube-<name>`); returns the file's name."""
+    cube = f"cube-{name}"
+    conn = duckdb_connect()
+    try:
+        conn.execute(
+            f"COPY ({q.cube_rollup(f'read_parquet({_quote(segment)})')}) TO "
+            f"{_quote(directory / (cube + '.tmp'))} (FORMAT parquet)"
+        )
+    finally:
+        conn.close()
+    os.replace(directory / (cube + ".tmp"), directory / cube)
+    return cube
+
+
+def _held_days(m: Manifest) -> dict[str, HeldDay]:
+    rows: dict[str, int] = {}
+    highs: dict[str, float | None] = {}
+    for s in m.segments:
+        if s.day is None:
+            continue
+        rows[s.day] = rows.get(s.day, 0) + s.rows
+        high = highs.get(s.day, s.ts_high)
+        highs[s.day] = None if high is None or s.ts_high is None else max(high, s.ts_high)
+    return {d: HeldDay(n, highs[d]) for d, n in rows.items()}
+
+
+def _merge(directory: Path, segments: Sequence[Segment], name: str) -> str:
+    """The segments' rows as one new segment `name`; returns its cube's file name."""
+    listed = ", ".join(_quote(directory / s.file) for s in segments)
     conn = duckdb_connect()
     try:
         conn.execute(
@@ -208,11 +241,53 @@ def _merge_tail(directory: Path, m: Manifest) -> None:
     finally:
         conn.close()
     os.replace(directory / (name + ".tmp"), directory / name)
-    merged = Segment(name, sum(s.rows for s in tail), tail[0].low, tail[-1].high)
+    return _write_cube(directory, directory / name, name)
+
+
+def _merge_days(directory: Path, m: Manifest) -> list[str]:
+    """A PostgreSQL day appended to by many syncs is merged back into one segment."""
+    dropped: list[str] = []
+    for day in sorted({s.day for s in m.segments if s.day is not None}):
+        parts = [s for s in m.segments if s.day == day]
+        if len(parts) <= _TAIL_SEGMENTS:
+            continue
+        name = day_file(day)
+        cube = _merge(directory, parts, name)
+        highs = [s.ts_high for s in parts]
+        high = None if None in highs else max(h for h in highs if h is not None)
+        m.segments = [s for s in m.segments if s.day != day]
+        rows = sum(s.rows for s in parts)
+        m.segments.append(Segment(name, rows, day=day, ts_high=high, cube=cube))
+        dropped += [s.file for s in parts]
+    return dropped
+
+
+def _merge_tail(directory: Path, m: Manifest) -> list[str]:
+    """Many small segments read slower than a few big ones: once more than _TAIL_SEGMENTS
+    small ones follow the last big one, they are merged into one (so a row is rewritten a
+    few times on its way into a big segment, not once per sync)."""
+    if any(s.day is not None for s in m.segments):
+        return _merge_days(directory, m)
+    start = len(m.segments)
+    while start and m.segments[start - 1].rows < _BIG_SEGMENT:
+        start -= 1
+    tail = m.segments[start:]
+    if len(tail) <= _TAIL_SEGMENTS:
+        return []
+    name = f"rows-{tail[0].low + 1:012d}-{tail[-1].high:012d}.parquet"
+    cube = _merge(directory, tail, name)
+    merged = Segment(name, sum(s.rows for s in tail), tail[0].low, tail[-1].high, cube=cube)
     m.segments = [*m.segments[:start], merged]
-    m.save(directory / "manifest.json")
-    for s in tail:
-        (directory / s.file).unlink(missing_ok=True)
+    return [s.file for s in tail]
+
+
+def _collect(directory: Path, m: Manifest) -> None:
+    """Delete segment files the saved manifest does not list (replaced, merged, or left by
+    a sync that was killed before it saved the manifest)."""
+    listed = {s.file for s in m.segments} | {s.cube for s in m.segments if s.cube}
+    for path in directory.glob("*.parquet*"):
+        if path.name not in listed:
+            path.unlink(missing_ok=True)
 
 
 def sync(url: str, directory: Path | None = None, say: Callable[[str], None] = _stderr) -> Synced:
@@ -222,26 +297,28 @@ def sync(url: str, directory: Path | None = None, say: Callable[[str], None] = _
     directory = directory or copy_dir(url)
     directory.mkdir(parents=True, exist_ok=True)
     with _locked(directory, exclusive=True):
-        for stray in directory.glob("*.parquet.*"):  # left by a sync that was killed
-            stray.unlink()
         manifest_path = directory / "manifest.json"
         m = Manifest.load(manifest_path)
+        _collect(directory, m)
         src = open_source(url)
         try:
-            days = {s.day: s.rows for s in m.segments if s.day is not None}
-            identity, changes, rebuild = src.plan(m.identity, m.high, m.high_id, days)
+            identity, changes, rebuild = src.plan(m.identity, m.high, m.high_id, _held_days(m))
             if rebuild:
-                for s in m.segments:
-                    (directory / s.file).unlink(missing_ok=True)
                 m = Manifest(identity=identity)
+                m.save(manifest_path)
+                _collect(directory, m)
             if changes and m.rows == 0:
                 say(f"report: building the columnar copy of {_safe_url(url)} in {directory} (once)")
-            copied = _apply(directory, m, src, changes, say)
+            copied, _ = _apply(directory, m, src, changes, say)
         finally:
             src.close()
-        if changes or rebuild:
-            m.save(manifest_path)
-        _merge_tail(directory, m)
+        merged = _merge_tail(directory, m)
+        unsummed = [seg for seg in m.segments if seg.cube is None]
+        for seg in unsummed:  # copied before segments had cube cells: summed once, now
+            seg.cube = _write_cube(directory, directory / seg.file, seg.file)
+        if changes or rebuild or merged or unsummed:
+            m.save(manifest_path)  # then what it no longer lists goes
+            _collect(directory, m)
         return Synced(directory, copied, m.rows, time.perf_counter() - started, rebuild)
 
 
@@ -264,18 +341,24 @@ class ColumnarReader:
         self._lock_cm = _locked(directory, exclusive=False)
         self._lock_cm.__enter__()
         try:
-            files = [
-                directory / s.file for s in Manifest.load(directory / "manifest.json").segments
-            ]
+            segments = Manifest.load(directory / "manifest.json").segments
             self.conn = duckdb_connect()
-            if files:
-                listed = ", ".join(_quote(f) for f in files)
+            if segments:
+                listed = ", ".join(_quote(directory / s.file) for s in segments)
                 self.conn.execute(f"CREATE VIEW usage AS SELECT * FROM read_parquet([{listed}])")
             else:  # an empty ledger: the same columns, no rows
                 cols = ", ".join(
                     f"{f.name} {_DUCK_TYPES[str(f.type)]}" for f in arrow_schema(q.READ_COLUMNS)
                 )
                 self.conn.execute(f"CREATE TABLE usage ({cols})")
+            # every segment's cells summed already: queries.cube reads those (a copy made
+            # before segments had them reads its rows)
+            self.has_cube = bool(segments) and all(s.cube for s in segments)
+            if self.has_cube:
+                cubes = ", ".join(_quote(directory / str(s.cube)) for s in segments)
+                self.conn.execute(
+                    f"CREATE VIEW usage_cube AS SELECT * FROM read_parquet([{cubes}])"
+                )
         except BaseException:
             self._lock_cm.__exit__(None, None, None)
             raise

@@ -10,6 +10,7 @@ and writing it as Parquet with the ledger's own types (see `report.columnar`).
 from __future__ import annotations
 
 import sqlite3
+import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,7 +42,8 @@ class ColumnarUnavailable(LedgerError):
 @dataclass(frozen=True)
 class Change:
     """One Parquet segment to write: SQLite rows low < rowid <= high, or one PostgreSQL day
-    ("" for rows without a day) that should hold `rows` rows (0: drop it)."""
+    ("" for rows without a day) that should hold `rows` rows (0: drop it); with `after`,
+    only the day's rows with ts > after, added to the segments the day has."""
 
     file: str
     low: int = 0
@@ -49,11 +51,21 @@ class Change:
     high_id: str | None = None
     day: str | None = None
     rows: int = 0
+    after: float | None = None
+
+
+@dataclass(frozen=True)
+class HeldDay:
+    """What the copy holds of one PostgreSQL day: its rows, and the highest ts among them
+    (None where a segment does not say)."""
+
+    rows: int
+    ts_high: float | None
 
 
 class Source(Protocol):
     def plan(
-        self, held: list[Any], high: int, high_id: str | None, days: Mapping[str, int]
+        self, held: list[Any], high: int, high_id: str | None, days: Mapping[str, HeldDay]
     ) -> tuple[list[Any], list[Change], bool]: ...
 
     def write(self, change: Change, tmp: Path, say: Callable[[str], None]) -> int: ...
@@ -172,7 +184,7 @@ class SQLiteSource:
         return None if row is None else row[0]
 
     def plan(
-        self, held: list[Any], high: int, high_id: str | None, days: Mapping[str, int]
+        self, held: list[Any], high: int, high_id: str | None, days: Mapping[str, HeldDay]
     ) -> tuple[list[Any], list[Change], bool]:
         self.conn.execute("BEGIN")  # one snapshot for the checks below
         try:
@@ -258,7 +270,10 @@ class SQLiteSource:
 
 class PostgresSource:
     """No row order to follow: rows per day are counted, and days whose count changed are
-    copied again, all in one repeatable-read snapshot."""
+    copied again, all in one repeatable-read snapshot. A day that only grew by rows later
+    than any held (a gateway appending today's traffic) gets just those: the ledger is
+    append-only, so when the rows past the held ts number exactly the growth, they are the
+    new rows; any other change re-copies the whole day."""
 
     def __init__(self, url: str) -> None:
         try:
@@ -273,7 +288,7 @@ class PostgresSource:
         self.conn.execute("SET extra_float_digits = 1")  # shortest text that reads back exactly
 
     def plan(
-        self, held: list[Any], high: int, high_id: str | None, days: Mapping[str, int]
+        self, held: list[Any], high: int, high_id: str | None, days: Mapping[str, HeldDay]
     ) -> tuple[list[Any], list[Change], bool]:
         row = self.conn.execute(
             "SELECT (SELECT MAX(version) FROM schema_version), current_database(), c.oid::bigint, "
@@ -286,12 +301,22 @@ class PostgresSource:
             ("" if d is None else d): int(n)
             for d, n in self.conn.execute("SELECT day, COUNT(*) FROM usage GROUP BY day")
         }
-        changes = [
-            Change(_day_file(d), day=d, rows=n)
-            for d, n in sorted(counts.items())
-            if have.get(d) != n
-        ]
-        changes += [Change(_day_file(d), day=d) for d in sorted(have) if d not in counts]
+        changes = []
+        for d, n in sorted(counts.items()):
+            kept = have.get(d)
+            if kept is not None and kept.rows == n:
+                continue
+            if kept is not None and d and kept.ts_high is not None and n > kept.rows:
+                later = self.conn.execute(
+                    "SELECT COUNT(*) FROM usage WHERE day = %s AND ts > %s", (d, kept.ts_high)
+                ).fetchone()
+                if later is not None and int(later[0]) == n - kept.rows:
+                    changes.append(
+                        Change(day_file(d), day=d, rows=n - kept.rows, after=kept.ts_high)
+                    )
+                    continue
+            changes.append(Change(day_file(d), day=d, rows=n))
+        changes += [Change(day_file(d), day=d) for d in sorted(have) if d not in counts]
         return identity, changes, rebuild
 
     def write(self, change: Change, tmp: Path, say: Callable[[str], None]) -> int:
@@ -303,6 +328,8 @@ class PostgresSource:
         where = (
             sql.SQL("day IS NULL") if change.day == "" else sql.SQL("day = {}").format(change.day)
         )
+        if change.after is not None:
+            where = sql.SQL("{} AND ts > {}").format(where, change.after)
         copy = sql.SQL("COPY (SELECT {} FROM usage WHERE {}) TO STDOUT (FORMAT csv)").format(
             sql.SQL(", ").join(sql.Identifier(c) for c in q.READ_COLUMNS), where
         )
@@ -341,8 +368,23 @@ class PostgresSource:
         self.conn.close()
 
 
-def _day_file(day: str) -> str:
-    return f"day-{day or 'null'}.parquet"
+def day_file(day: str) -> str:
+    """A new name for a segment of `day`: a file listed in the manifest is never rewritten,
+    so a sync killed half-way leaves the copy as the manifest lists it."""
+    return f"day-{day or 'null'}-{uuid.uuid4().hex[:12]}.parquet"
+
+
+def ts_high(path: Path) -> float | None:
+    """The highest ts in a Parquet segment, from its footer's statistics."""
+    pf = _pyarrow().parquet.ParquetFile(path)
+    column = pf.schema_arrow.get_field_index("ts")
+    highs = []
+    for i in range(pf.metadata.num_row_groups):
+        stats = pf.metadata.row_group(i).column(column).statistics
+        if stats is None or not stats.has_min_max:
+            return None
+        highs.append(float(stats.max))
+    return max(highs, default=None)
 
 
 def open_source(url: str) -> SQLiteSource | PostgresSource:

@@ -14,19 +14,26 @@ from typing import Any
 from unitcost.report.charts import png_bytes
 from unitcost.report.model import Table
 
-__all__ = ["burn_down_chart", "fleet_chart", "mix_chart", "pnl_chart", "rates_chart", "spend_chart"]
+__all__ = [
+    "burn_down_chart",
+    "fleet_chart",
+    "mix_chart",
+    "pnl_chart",
+    "rates_chart",
+    "spend_chart",
+]
 
 _TOP = 5
 _COLOURS = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#bbbbbb"]
 
 
-def _plt() -> Any:
-    import matplotlib
+def _figure(width: float, height: float, rows: int = 1, cols: int = 1) -> tuple[Any, Any]:
+    """A figure outside pyplot (no global figure registry), so the report can draw in its
+    own thread; savefig renders it with Agg."""
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    fig = Figure(figsize=(width, height))
+    return fig, fig.subplots(rows, cols)
 
 
 def _label(v: Any) -> str:
@@ -51,8 +58,7 @@ def _day_ticks(ax: Any, days: list[str]) -> None:
 
 def spend_chart(per_day: Mapping[str, Table]) -> bytes:
     """Daily cost stacked by the top values of each dimension (the rest as "other")."""
-    plt = _plt()
-    fig, axes = plt.subplots(2, 2, figsize=(13, 7.5))
+    fig, axes = _figure(13, 7.5, 2, 2)
     for ax, (dim, t) in zip(axes.flat, per_day.items(), strict=False):
         seen = sorted({r[0] for r in t.rows})
         days = _every_day(seen[0], seen[-1]) if seen else []
@@ -67,23 +73,48 @@ def spend_chart(per_day: Mapping[str, Table]) -> bytes:
         for r in t.rows:
             name = _label(r[1]) if r[1] in top else "other"
             series[name][index[r[0]]] += float(r[4])
-        bottom = [0.0] * len(days)
-        for i, (name, ys) in enumerate(series.items()):
-            ax.bar(range(len(days)), ys, bottom=bottom, label=name, color=_COLOURS[i % 7])
-            bottom = [b + y for b, y in zip(bottom, ys, strict=True)]
+        _stacked_bars(ax, list(series.items()))
         ax.set_title(f"cost per day by {dim}", fontsize=10)
         ax.set_ylabel("$ per day")
         ax.set_xlabel("day (UTC)")
         _day_ticks(ax, days)
-        if series:
-            ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     fig.tight_layout()
     return png_bytes(fig)
 
 
+def _stacked_bars(ax: Any, series: list[tuple[str, list[float]]]) -> None:
+    """Stacked daily bars, one polygon collection per series: `ax.bar` makes a Rectangle
+    artist per bar, and with 6 series x 31 days x 4 panels those artists were most of the
+    report's drawing time (3.7 s of a 10M-row report's ~9)."""
+    from matplotlib.collections import PolyCollection
+    from matplotlib.patches import Patch
+
+    days = len(series[0][1]) if series else 0
+    bottom = [0.0] * days
+    handles = []
+    for i, (name, ys) in enumerate(series):
+        colour = _COLOURS[i % 7]
+        boxes = [
+            [(x - 0.4, b), (x - 0.4, b + y), (x + 0.4, b + y), (x + 0.4, b)]
+            for x, (b, y) in enumerate(zip(bottom, ys, strict=True))
+        ]
+        ax.add_collection(PolyCollection(boxes, facecolors=colour, edgecolors="none"))
+        handles.append(Patch(color=colour, label=name))
+        bottom = [b + y for b, y in zip(bottom, ys, strict=True)]
+    ax.set_xlim(-0.6, days - 0.4)
+    ax.set_ylim(0, max(bottom, default=0.0) * 1.05 or 1.0)
+    if handles:  # the legend reads top to bottom as the stack does
+        ax.legend(
+            handles=handles[::-1],
+            fontsize=7,
+            loc="upper left",
+            bbox_to_anchor=(1.0, 1.0),
+            frameon=False,
+        )
+
+
 def rates_chart(t: Table) -> bytes:
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(9, 4))
+    fig, ax = _figure(9, 4)
     weeks = t.column("week of")
     for name, style in (("$/1M input", "o-"), ("$/1M output", "s-"), ("$/1M blended", "^-")):
         ys = [float(v) if v is not None else float("nan") for v in t.column(name)]
@@ -98,12 +129,11 @@ def rates_chart(t: Table) -> bytes:
 
 
 def mix_chart(t: Table) -> bytes:
-    plt = _plt()
     top = 12  # the costliest; the table beside it has every deployment
     names = [_label(v) for v in t.column("deployment")][:top][::-1]
     shares = [100 * (v or 0.0) for v in t.column("share of cost")][:top][::-1]
     calls = [100 * (v or 0.0) for v in t.column("share of calls")][:top][::-1]
-    fig, ax = plt.subplots(figsize=(9, 0.5 * len(names) + 1.5))
+    fig, ax = _figure(9, 0.5 * len(names) + 1.5)
     y = range(len(names))
     ax.barh([i + 0.2 for i in y], shares, height=0.4, label="share of cost", color=_COLOURS[0])
     ax.barh([i - 0.2 for i in y], calls, height=0.4, label="share of calls", color=_COLOURS[1])
@@ -117,8 +147,7 @@ def mix_chart(t: Table) -> bytes:
 
 def burn_down_chart(daily: Mapping[tuple[str, str], int], t: Table, as_of: str) -> bytes:
     """Cumulative spend per tenant this month against its budget (dashed)."""
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(9, 4.5))
+    fig, ax = _figure(9, 4.5)
     first = as_of[:8] + "01"
     start = date.fromisoformat(first)
     for i, row in enumerate(t.rows):
@@ -143,11 +172,10 @@ def burn_down_chart(daily: Mapping[tuple[str, str], int], t: Table, as_of: str) 
 
 
 def pnl_chart(t: Table) -> bytes:
-    plt = _plt()
     names = [_label(v) for v in t.column("feature")]
     cogs = [float(v) for v in t.column("COGS (measured)")]
     revenue = [float(v) if v is not None else 0.0 for v in t.column("revenue")]
-    fig, ax = plt.subplots(figsize=(9, 4.5))
+    fig, ax = _figure(9, 4.5)
     x = range(len(names))
     ax.bar([i - 0.2 for i in x], revenue, width=0.4, label="revenue", color=_COLOURS[2])
     ax.bar([i + 0.2 for i in x], cogs, width=0.4, label="COGS (measured)", color=_COLOURS[3])
@@ -173,12 +201,11 @@ def pnl_chart(t: Table) -> bytes:
 
 
 def fleet_chart(t: Table) -> bytes:
-    plt = _plt()
     names = [_label(v) for v in t.column("deployment")]
     fleet = [float(v) for v in t.column("fleet cost")]
     idle = [float(v) for v in t.column("idle cost")]
     busy = [f - i for f, i in zip(fleet, idle, strict=True)]
-    fig, ax = plt.subplots(figsize=(9, 0.6 * len(names) + 1.6))
+    fig, ax = _figure(9, 0.6 * len(names) + 1.6)
     ax.barh(names, busy, color=_COLOURS[2], label="busy (serving requests)")
     ax.barh(names, idle, left=busy, color=_COLOURS[6], label="idle")
     ax.set_xlabel("$ of fleet cost over the period")

@@ -1,6 +1,7 @@
 """The columnar copy of a PostgreSQL ledger gives PostgreSQL's own SQL answers (and
 SQLite's, for the same rows) exactly; a sync re-copies only the days whose rows changed,
-late rows for an old day included, and a truncated table is copied anew."""
+late rows for an old day included, copies only the new rows of a day that grew later in
+time, and a truncated table is copied anew."""
 
 from __future__ import annotations
 
@@ -83,6 +84,45 @@ def test_sync_recopies_only_the_days_that_changed(pg_url: str) -> None:
     )
     step = columnar.sync(pg_url)
     assert (step.copied, step.rows, step.rebuilt) == (3 + 1, 10, False)  # 03-02 again, 03-11
+    by_copy, by_pg = _both(pg_url)
+    assert by_copy == by_pg
+
+
+def _files(directory: Path) -> set[str]:
+    return {p.name for p in directory.glob("*.parquet*")}
+
+
+def test_a_day_that_grew_later_gets_only_its_new_rows(pg_url: str) -> None:
+    first = columnar.sync(pg_url, say=lambda _: None)
+    day = ROWS[6].day
+    held = columnar.Manifest.load(first.directory / "manifest.json").segments
+    assert sum(s.rows for s in held if s.day == day) == 1
+    later = [replace(ROWS[6], id=f"later-{i}", ts=ROWS[6].ts + 60 * (i + 1)) for i in range(8)]
+    for i, row in enumerate(later):
+        _append(pg_url, [row])
+        step = columnar.sync(pg_url)
+        assert (step.copied, step.rebuilt) == (1, False)  # the new row only, not the day
+        m = columnar.Manifest.load(step.directory / "manifest.json")
+        parts = [s for s in m.segments if s.day == day]
+        # one segment per sync until more than _TAIL_SEGMENTS, then merged back into one
+        assert len(parts) == (
+            i + 2 if i + 2 <= columnar._TAIL_SEGMENTS else i + 2 - columnar._TAIL_SEGMENTS
+        )
+        assert sum(s.rows for s in parts) == i + 2
+        cubes = {s.cube for s in m.segments}
+        assert _files(step.directory) == {s.file for s in m.segments} | cubes  # nothing stray
+        if i in (0, 7):  # appended to, then just merged
+            by_copy, by_pg = _both(pg_url)
+            assert by_copy == by_pg
+
+
+def test_files_a_killed_sync_left_are_removed(pg_url: str) -> None:
+    first = columnar.sync(pg_url, say=lambda _: None)
+    listed = _files(first.directory)
+    (first.directory / "day-2026-03-02-orphan.parquet").write_bytes(b"half")
+    (first.directory / "day-2026-03-02-other.parquet.tmp").write_bytes(b"half")
+    columnar.sync(pg_url)
+    assert _files(first.directory) == listed
     by_copy, by_pg = _both(pg_url)
     assert by_copy == by_pg
 

@@ -40,7 +40,7 @@ def _answers(reader: q.Reader) -> tuple[object, ...]:
         q.top_spenders(reader, "end_user", p),
         q.costliest(reader, p, 3),
         q.outcomes(reader, p),
-        q.distinct_users(reader, p),
+        q.end_users(reader, p),
         q.daily_spend(reader, p),
         q.bounds(reader, p),
     )

@@ -50,7 +50,7 @@ def answers(reader: q.Reader) -> tuple[object, ...]:
             q.top_spenders(reader, "key_id", p),
             q.costliest(reader, p, 3),
             q.outcomes(reader, p),
-            q.distinct_users(reader, p),
+            q.end_users(reader, p),
             q.daily_spend(reader, p),
             q.bounds(reader, p),
         ]
@@ -158,7 +158,33 @@ def test_sync_copies_only_new_rows_and_merges_the_tail(
     ]
     assert manifest.rows == 16 and manifest.high == 16
     files = {p.name for p in columnar.copy_dir(ledger).glob("*.parquet")}
-    assert files == {s.file for s in manifest.segments}
+    assert files == {s.file for s in manifest.segments} | {
+        f"cube-{s.file}" for s in manifest.segments
+    }
+    assert all(s.cube == f"cube-{s.file}" for s in manifest.segments)
+
+
+def test_cube_is_read_from_the_segments_cells_and_from_rows_without_them(ledger: str) -> None:
+    columnar.sync(ledger, say=lambda _: None)
+    reader = columnar.open_report_reader(ledger, say=lambda _: None)
+    try:
+        assert isinstance(reader, columnar.ColumnarReader) and reader.has_cube
+    finally:
+        reader.close()
+    assert _copied(ledger) == _direct(ledger)
+    # a copy made before segments had cube cells: its rows are summed instead
+    path = columnar.copy_dir(ledger) / "manifest.json"
+    m = columnar.Manifest.load(path)
+    m.segments = [replace(s, cube=None) for s in m.segments]
+    m.save(path)
+    reader = columnar.ColumnarReader(ledger, columnar.copy_dir(ledger))
+    try:
+        assert not reader.has_cube
+        assert answers(reader) == _direct(ledger)
+    finally:
+        reader.close()
+    columnar.sync(ledger)  # ... and the next sync sums them
+    assert all(s.cube for s in columnar.Manifest.load(path).segments)
 
 
 def test_another_ledger_at_the_same_path_is_copied_anew(tmp_path: Path) -> None:

@@ -90,6 +90,19 @@ def test_outcomes_top_spenders_and_costliest(reader: q.Reader) -> None:
     assert costly.rows[0][1] == "req-r2" and costly.rows[0][8] == Decimal("0.06")
 
 
+def test_end_users_in_one_scan(reader: q.Reader) -> None:
+    users = q.end_users(reader, limit=3)
+    # chat: u1 (r1, r5), u2 (r2); search: u3 (r3, r7); r4 and r6 carry no end user
+    assert users.distinct == {"*": 3, "chat": 2, "search": 1}
+    # u2 $0.060 (r2); u3 $0.017 (r3 + r7); u1 $0.00282 (r1; r5 failed at $0)
+    assert [(s.name, s.requests, s.cost_nanos) for s in users.top] == [
+        ("u2", 1, 60_000_000),
+        ("u3", 2, 17_000_000),
+        ("u1", 2, 2_820_000),
+    ]
+    assert users.top == q.top_spenders(reader, "end_user", limit=3)
+
+
 def test_budget_burn_down_forecast_and_run_out(reader: q.Reader) -> None:
     budgets = {"acme": Decimal("0.10"), "globex": Decimal("0.01")}
     report = build_ledger_report(reader, inputs=ReportInputs(budgets_usd=budgets))
