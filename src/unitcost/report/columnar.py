@@ -176,10 +176,10 @@ def _locked(directory: Path, exclusive: bool) -> Iterator[None]:
 
 def _apply(
     directory: Path, m: Manifest, src: Source, changes: Sequence[Change], say: Callable[[str], None]
-) -> tuple[int, list[str]]:
-    """Write the changes' segments and list them in `m`; returns the rows copied and the
-    files `m` no longer lists, to delete once `m` is saved."""
-    copied, dropped = 0, []
+) -> int:
+    """Write the changes' segments under new names and list them in `m` (the files it no
+    longer lists go once it is saved: `_collect`); returns the rows copied."""
+    copied = 0
     for ch in changes:
         tmp = directory / f"{ch.file}.tmp"
         n = src.write(ch, tmp, say)
@@ -189,7 +189,6 @@ def _apply(
             m.high, m.high_id = ch.high, ch.high_id
         else:  # PostgreSQL: the day's later rows added, or all its segments replaced
             if ch.after is None:
-                dropped += [s.file for s in m.segments if s.day == ch.day]
                 m.segments = [s for s in m.segments if s.day != ch.day]
             if n:
                 high = ts_high(tmp)
@@ -199,7 +198,7 @@ def _apply(
         else:
             tmp.unlink(missing_ok=True)
         copied += n
-    return copied, dropped
+    return copied
 
 
 def _write_cube(directory: Path, segment: Path, name: str) -> str:
@@ -244,9 +243,9 @@ def _merge(directory: Path, segments: Sequence[Segment], name: str) -> str:
     return _write_cube(directory, directory / name, name)
 
 
-def _merge_days(directory: Path, m: Manifest) -> list[str]:
+def _merge_days(directory: Path, m: Manifest) -> bool:
     """A PostgreSQL day appended to by many syncs is merged back into one segment."""
-    dropped: list[str] = []
+    merged = False
     for day in sorted({s.day for s in m.segments if s.day is not None}):
         parts = [s for s in m.segments if s.day == day]
         if len(parts) <= _TAIL_SEGMENTS:
@@ -258,11 +257,11 @@ def _merge_days(directory: Path, m: Manifest) -> list[str]:
         m.segments = [s for s in m.segments if s.day != day]
         rows = sum(s.rows for s in parts)
         m.segments.append(Segment(name, rows, day=day, ts_high=high, cube=cube))
-        dropped += [s.file for s in parts]
-    return dropped
+        merged = True
+    return merged
 
 
-def _merge_tail(directory: Path, m: Manifest) -> list[str]:
+def _merge_tail(directory: Path, m: Manifest) -> bool:
     """Many small segments read slower than a few big ones: once more than _TAIL_SEGMENTS
     small ones follow the last big one, they are merged into one (so a row is rewritten a
     few times on its way into a big segment, not once per sync)."""
@@ -273,12 +272,12 @@ def _merge_tail(directory: Path, m: Manifest) -> list[str]:
         start -= 1
     tail = m.segments[start:]
     if len(tail) <= _TAIL_SEGMENTS:
-        return []
+        return False
     name = f"rows-{tail[0].low + 1:012d}-{tail[-1].high:012d}.parquet"
     cube = _merge(directory, tail, name)
     merged = Segment(name, sum(s.rows for s in tail), tail[0].low, tail[-1].high, cube=cube)
     m.segments = [*m.segments[:start], merged]
-    return [s.file for s in tail]
+    return True
 
 
 def _collect(directory: Path, m: Manifest) -> None:
@@ -309,7 +308,7 @@ def sync(url: str, directory: Path | None = None, say: Callable[[str], None] = _
                 _collect(directory, m)
             if changes and m.rows == 0:
                 say(f"report: building the columnar copy of {_safe_url(url)} in {directory} (once)")
-            copied, _ = _apply(directory, m, src, changes, say)
+            copied = _apply(directory, m, src, changes, say)
         finally:
             src.close()
         merged = _merge_tail(directory, m)
