@@ -28,7 +28,7 @@ from durability import row
 from unitcost.ledger.store import open_store
 
 DB = "unitcost_bench_day_counts"
-TRIGGERS = ("usage_days_added",)
+TRIGGER = "usage_days_added"
 INSTALL = [
     "CREATE TABLE usage_days (day TEXT PRIMARY KEY, n BIGINT NOT NULL)",
     "CREATE FUNCTION usage_days_added() RETURNS trigger LANGUAGE plpgsql AS $$ "
@@ -42,8 +42,7 @@ INSTALL = [
 
 def set_triggers(url: str, on: bool) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
-        for name in TRIGGERS:
-            conn.execute(f"ALTER TABLE usage {'ENABLE' if on else 'DISABLE'} TRIGGER {name}")  # type: ignore[arg-type]
+        conn.execute(f"ALTER TABLE usage {'ENABLE' if on else 'DISABLE'} TRIGGER {TRIGGER}")  # type: ignore[arg-type]
 
 
 def per_row_us(url: str, n: int) -> float:

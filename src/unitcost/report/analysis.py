@@ -26,6 +26,7 @@ from unitcost.report.model import Column, Table, rate_per_m, usd
 
 __all__ = [
     "Agg",
+    "day_span",
     "fold",
     "implied_cards",
     "model_mix",
@@ -173,6 +174,12 @@ def week_of(day: str) -> str:
 
 def _share(part: int, whole: int) -> float | None:
     return part / whole if whole else None
+
+
+def day_span(cells: Iterable[Cell]) -> tuple[str | None, str | None]:
+    """The first and last day the cells cover (day is a cube key); (None, None) for none."""
+    seen = sorted({c.day for c in cells if c.day is not None})
+    return (seen[0], seen[-1]) if seen else (None, None)
 
 
 def summary(cells: list[Cell], first: str | None, last: str | None) -> Table:

@@ -216,16 +216,18 @@ def _write_cube(directory: Path, segment: Path, name: str) -> str:
     return cube
 
 
+def _ts_high(segments: Sequence[Segment]) -> float | None:
+    """The highest ts among the segments; None if any does not say."""
+    highs = [s.ts_high for s in segments]
+    return None if not highs or None in highs else max(h for h in highs if h is not None)
+
+
 def _held_days(m: Manifest) -> dict[str, HeldDay]:
-    rows: dict[str, int] = {}
-    highs: dict[str, float | None] = {}
+    days: dict[str, list[Segment]] = {}
     for s in m.segments:
-        if s.day is None:
-            continue
-        rows[s.day] = rows.get(s.day, 0) + s.rows
-        high = highs.get(s.day, s.ts_high)
-        highs[s.day] = None if high is None or s.ts_high is None else max(high, s.ts_high)
-    return {d: HeldDay(n, highs[d]) for d, n in rows.items()}
+        if s.day is not None:
+            days.setdefault(s.day, []).append(s)
+    return {d: HeldDay(sum(s.rows for s in parts), _ts_high(parts)) for d, parts in days.items()}
 
 
 def _merge(directory: Path, segments: Sequence[Segment], name: str) -> str:
@@ -252,11 +254,9 @@ def _merge_days(directory: Path, m: Manifest) -> bool:
             continue
         name = day_file(day)
         cube = _merge(directory, parts, name)
-        highs = [s.ts_high for s in parts]
-        high = None if None in highs else max(h for h in highs if h is not None)
         m.segments = [s for s in m.segments if s.day != day]
         rows = sum(s.rows for s in parts)
-        m.segments.append(Segment(name, rows, day=day, ts_high=high, cube=cube))
+        m.segments.append(Segment(name, rows, day=day, ts_high=_ts_high(parts), cube=cube))
         merged = True
     return merged
 

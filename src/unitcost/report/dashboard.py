@@ -71,8 +71,7 @@ def dashboard_data(
         and (period.until is None or c.day <= period.until)
         and (period.tenant is None or c.tenant == period.tenant)
     ]
-    seen = sorted({c.day for c in cells})
-    first, last = (seen[0], seen[-1]) if seen else (None, None)
+    first, last = a.day_span(cells)
     days = _every_day(first, last) if first and last else []
     tables = [a.summary(cells, first, last)]
     tables += [a.spend_totals(cells, d) for d in DIMENSIONS]

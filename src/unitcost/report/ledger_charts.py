@@ -14,14 +14,7 @@ from typing import Any
 from unitcost.report.charts import png_bytes
 from unitcost.report.model import Table
 
-__all__ = [
-    "burn_down_chart",
-    "fleet_chart",
-    "mix_chart",
-    "pnl_chart",
-    "rates_chart",
-    "spend_chart",
-]
+__all__ = ["burn_down_chart", "fleet_chart", "mix_chart", "pnl_chart", "rates_chart", "spend_chart"]
 
 _TOP = 5
 _COLOURS = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#bbbbbb"]

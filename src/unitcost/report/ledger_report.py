@@ -165,8 +165,7 @@ def build_ledger_report(
 
     period = period or q.Period()
     cells = q.cube(reader, period)
-    seen = sorted({c.day for c in cells if c.day is not None})  # day is a cube key
-    first, last = (seen[0], seen[-1]) if seen else (None, None)
+    first, last = a.day_span(cells)
     start = period.since or first
     end = period.until or last
     days = (date.fromisoformat(end) - date.fromisoformat(start)).days + 1 if start and end else 0
