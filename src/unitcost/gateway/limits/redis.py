@@ -113,7 +113,9 @@ for i = 1, #KEYS do
       redis.call('HINCRBY', key, 'reserved', -tonumber(amt))
       redis.call('HDEL', key .. ':held', id)
       redis.call('ZREM', key .. ':exp', id)
-      redis.call('HINCRBY', key, 'spent', actual)
+      if redis.call('HEXISTS', key, 'spent') == 1 then
+        redis.call('HINCRBY', key, 'spent', actual)
+      end
     else
       local charged = redis.call('HGET', key .. ':charged', id)
       if charged then
@@ -259,6 +261,13 @@ class RedisLimits:
                 return hold
             index = int(result[1]) - 1
             if result[0] == 2:
+                # A bucket Redis does not have: a new month, or a Redis that restarted
+                # before the poll noticed. Check first, so no bucket is rebuilt from a
+                # ledger that is still missing rows and holds in flight.
+                with contextlib.suppress(RespError):
+                    await self._check_generation()
+                if time.time() < self.ready_at:
+                    raise self._unavailable("restarted and is being rebuilt from the ledger")
                 await self._initialise(budgets[index])
                 continue
             if index < len(budgets):
