@@ -235,13 +235,16 @@ class RedisLimits:
             headers={"retry-after": "1"},
         )
 
+    def _refuse_while_rebuilding(self) -> None:
+        if time.time() < self.ready_at:
+            raise self._unavailable("restarted and is being rebuilt from the ledger")
+
     async def reserve(self, ask: Ask) -> Hold:
         budgets, rates = self.plan.budgets(ask), self.plan.rates(ask)
         hold = Hold(new_id(), ask.hold_micros, ask.tokens, tuple(budgets), tuple(rates))
         if hold.empty:
             return hold
-        if time.time() < self.ready_at:
-            raise self._unavailable("restarted and is being rebuilt from the ledger")
+        self._refuse_while_rebuilding()
         keys = [self._key(b.key) for b in budgets] + [self._key(r.key) for r in rates]
         args: list[bytes | str | int] = [hold.id, int(self.config.hold_ttl_s * 1000), len(keys)]
         for b in budgets:
@@ -266,8 +269,7 @@ class RedisLimits:
                 # ledger that is still missing rows and holds in flight.
                 with contextlib.suppress(RespError):
                     await self._check_generation()
-                if time.time() < self.ready_at:
-                    raise self._unavailable("restarted and is being rebuilt from the ledger")
+                self._refuse_while_rebuilding()
                 await self._initialise(budgets[index])
                 continue
             if index < len(budgets):
