@@ -56,7 +56,7 @@ class Store(Protocol):
     ) -> list[dict[str, Any]]: ...
 
     def spent_nanos(
-        self, group_by: Sequence[str], since: str
+        self, group_by: Sequence[str], since: str, without: Sequence[str] = ()
     ) -> dict[tuple[str | None, ...], int]: ...
 
     def records(
@@ -142,17 +142,21 @@ class _SQLStore:
             out.append(item)
         return out
 
-    def spent_nanos(self, group_by: Sequence[str], since: str) -> dict[tuple[str | None, ...], int]:
-        """Integer nano-dollars spent since a day, per group (budgets rebuild from this)."""
+    def spent_nanos(
+        self, group_by: Sequence[str], since: str, without: Sequence[str] = ()
+    ) -> dict[tuple[str | None, ...], int]:
+        """Integer nano-dollars spent since a day, per group, leaving out the rows whose ids
+        are `without` (budgets rebuild from this)."""
         _check_groups(group_by)
         _check_days(since, None)
         cols = ", ".join(group_by)
+        skip = f" AND id NOT IN ({', '.join([self.placeholder] * len(without))})" if without else ""
         sql = (
-            f"SELECT {cols}, SUM(cost_nanos) FROM usage WHERE day >= {self.placeholder} "
+            f"SELECT {cols}, SUM(cost_nanos) FROM usage WHERE day >= {self.placeholder}{skip} "
             f"GROUP BY {cols}"
         )
         with self._lock:
-            _, rows = self._read(sql, [since])
+            _, rows = self._read(sql, [since, *without])
         return {tuple(r[:-1]): int(r[-1] or 0) for r in rows}
 
     def records(

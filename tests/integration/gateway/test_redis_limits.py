@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pytest
@@ -34,9 +34,15 @@ def plan(**tenant: Any) -> BucketPlan:
     )
 
 
-def limits(url: str, p: BucketPlan, prefix: str, spent: int = 0, **config: Any) -> RedisLimits:
-    async def from_ledger(budget: Budget) -> int:
-        return spent
+def limits(
+    url: str, p: BucketPlan, prefix: str, spent: int | dict[str, int] = 0, **config: Any
+) -> RedisLimits:
+    """`spent`: the ledger's sum, or its rows (call id → micro-dollars)."""
+
+    async def from_ledger(budget: Budget, without: Sequence[str]) -> int:
+        if isinstance(spent, int):
+            return spent
+        return sum(v for k, v in spent.items() if k not in without)
 
     return RedisLimits(
         p, LimitsConfig(backend="redis", redis_url=url, key_prefix=prefix, **config), from_ledger
@@ -140,6 +146,39 @@ def test_an_empty_redis_is_rebuilt_from_the_ledger(redis, monkeypatch) -> None: 
             await lim.reserve(ask(600))
         assert "held for calls in flight $0.0005" in again.value.message
         await lim.settle(in_flight, 500)
+        await lim.close()
+
+    asyncio.run(run())
+
+
+@pytest.mark.parametrize("row_stored_before_rebuild", [False, True])
+def test_a_call_settled_during_the_rebuild_is_counted_once(  # type: ignore[no-untyped-def]
+    redis, monkeypatch, row_stored_before_rebuild
+) -> None:
+    """A call that settles after Redis restarted, before its bucket is rebuilt, is counted
+    whether or not the ledger writer has stored its row by then, and never twice."""
+    url, restart = redis
+    monkeypatch.setattr(redis_limits, "REBUILD_GRACE_S", 0.3)
+    monkeypatch.setattr(redis_limits, "POLL_S", 0.02)
+    p = plan(budget_usd_per_month=0.0001)  # 100 micro-dollars
+    ledger: dict[str, int] = {}
+
+    async def run() -> None:
+        lim = limits(url, p, f"t6{row_stored_before_rebuild}:", spent=ledger)
+        await lim.start()
+        call = await lim.reserve(ask(60))
+        await asyncio.to_thread(restart)  # Redis comes back empty, the call still in flight
+        await asyncio.sleep(0.1)  # noticed: its hold re-registered, admissions refused
+        await lim.settle(call, 60)  # the call ends during the grace period
+        if row_stored_before_rebuild:
+            ledger[call.id] = 60
+        await asyncio.sleep(0.4)
+        with pytest.raises(BudgetExceeded):  # 60 spent + 50 > 100
+            await lim.reserve(ask(50))
+        ledger[call.id] = 60  # the writer stores the row after the rebuild: not again
+        await lim.settle(await lim.reserve(ask(40)), 40)
+        with pytest.raises(BudgetExceeded):  # 100 spent
+            await lim.reserve(ask(1))
         await lim.close()
 
     asyncio.run(run())

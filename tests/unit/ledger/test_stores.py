@@ -116,6 +116,18 @@ def test_appends_are_idempotent_by_id_and_records_round_trip(store: Store) -> No
     assert back == r
 
 
+def test_spend_for_budgets_can_leave_out_named_calls(store: Store) -> None:
+    rows = [record("acme", "chat", DAY1, 0.01), record("acme", "chat", DAY2, 0.02)]
+    rows.append(record("globex", "chat", DAY2, 0.5))
+    store.append(rows)
+    assert store.spent_nanos(["tenant"], "2026-11-01") == {
+        ("acme",): 30_000_000,
+        ("globex",): 500_000_000,
+    }
+    without = store.spent_nanos(["tenant"], "2026-11-01", [rows[1].id, "no-such-call"])
+    assert without == {("acme",): 10_000_000, ("globex",): 500_000_000}
+
+
 def test_unknown_group_is_refused(store: Store) -> None:
     with pytest.raises(InputError, match="group_by: unknown 'colour'; accepted: tenant"):
         store.usage(["colour"])

@@ -85,7 +85,7 @@ async def open_limits(
         limits = RedisLimits(
             plan,
             settings.limits,
-            spend_source=lambda budget: spend_from_store(store, budget),
+            spend_source=lambda budget, without: spend_from_store(store, budget, without),
             flush_ledger=flush_ledger,
         )
     else:

@@ -24,7 +24,7 @@ import contextlib
 import logging
 import os
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from unitcost.errors import Unavailable
@@ -109,21 +109,22 @@ for i = 1, #KEYS do
   if i <= nb then
     local actual = tonumber(ARGV[2 + i])
     local amt = redis.call('HGET', key .. ':held', id)
+    local charged = redis.call('HGET', key .. ':charged', id)
     if amt then
       redis.call('HINCRBY', key, 'reserved', -tonumber(amt))
       redis.call('HDEL', key .. ':held', id)
       redis.call('ZREM', key .. ':exp', id)
-      if redis.call('HEXISTS', key, 'spent') == 1 then
-        redis.call('HINCRBY', key, 'spent', actual)
-      end
+    end
+    if charged then
+      redis.call('HINCRBY', key, 'spent', actual - tonumber(charged))
+      redis.call('HDEL', key .. ':charged', id)
+    elseif redis.call('HEXISTS', key, 'spent') == 1 then
+      redis.call('HINCRBY', key, 'spent', actual)
     else
-      local charged = redis.call('HGET', key .. ':charged', id)
-      if charged then
-        redis.call('HINCRBY', key, 'spent', actual - tonumber(charged))
-        redis.call('HDEL', key .. ':charged', id)
-      elseif redis.call('HEXISTS', key, 'spent') == 1 then
-        redis.call('HINCRBY', key, 'spent', actual)
-      end
+      -- the bucket is being rebuilt: whether the ledger has this call's row yet is not
+      -- known, so the call waits here and the rebuild counts it once (see _INITIALISE)
+      redis.call('HSET', key .. ':limbo', id, actual)
+      redis.call('PEXPIRE', key .. ':limbo', %(month)d)
     end
   else
     local base = 2 + nb + (i - nb - 1) * 2
@@ -133,7 +134,22 @@ for i = 1, #KEYS do
   end
 end
 return 1
-"""
+""".replace(b"%(month)d", str(_MONTH_MS).encode())
+
+# Set a rebuilt bucket's spend: the ledger's sum without the calls settled while the bucket
+# was missing (ARGV[2] of them; ARGV[1] the sum without them), plus those calls' own cost.
+# Returns 0 when another call settled meanwhile: read the ids and the ledger again.
+_INITIALISE = b"""
+local key, limbo = KEYS[1], KEYS[1] .. ':limbo'
+if redis.call('HEXISTS', key, 'spent') == 1 then return 1 end
+if redis.call('HLEN', limbo) ~= tonumber(ARGV[2]) then return 0 end
+local spent = tonumber(ARGV[1])
+for _, v in ipairs(redis.call('HVALS', limbo)) do spent = spent + tonumber(v) end
+redis.call('HSET', key, 'spent', spent)
+redis.call('DEL', limbo)
+redis.call('PEXPIRE', key, %(month)d)
+return 1
+""".replace(b"%(month)d", str(_MONTH_MS).encode())
 
 # Re-register a hold after a Redis restart, without checking (it was admitted before).
 _REREGISTER = b"""
@@ -150,7 +166,7 @@ end
 return 1
 """
 
-SpendSource = Callable[[Budget], Awaitable[int]]
+SpendSource = Callable[[Budget, Sequence[str]], Awaitable[int]]
 
 
 class RedisLimits:
@@ -280,9 +296,16 @@ class RedisLimits:
         raise self._unavailable("did not keep a budget it was given")
 
     async def _initialise(self, budget: Budget) -> None:
-        spent = await self.spend_source(budget)
-        await self.redis.call(b"HSETNX", self._key(budget.key), b"spent", spent)
-        await self.redis.call(b"PEXPIRE", self._key(budget.key), _MONTH_MS)
+        """The bucket's spend from the ledger. A call settled while the bucket was missing
+        is counted from Redis and its row left out of the ledger's sum: counted once,
+        whether or not the ledger writer had stored the row yet."""
+        key = self._key(budget.key)
+        for _ in range(10):
+            settled = [i.decode() for i in await self.redis.call(b"HKEYS", key + ":limbo")]
+            spent = await self.spend_source(budget, settled)
+            if await self.redis.script(_INITIALISE, [key], [spent, len(settled)]) == 1:
+                return
+        raise self._unavailable("kept changing while its budget was rebuilt")
 
     async def settle(self, hold: Hold, actual_micros: int, actual_tokens: int = 0) -> None:
         if hold.settled or hold.empty:
@@ -304,7 +327,10 @@ class RedisLimits:
             log.error("Redis unreachable at settle (%s); the hold will be charged at expiry", exc)
 
 
-async def spend_from_store(store: Any, budget: Budget) -> int:
-    """A budget bucket's spend this month from the ledger, in micro-dollars (rounded up)."""
-    spent = await asyncio.to_thread(store.spent_nanos, list(budget.scope), f"{budget.month}-01")
+async def spend_from_store(store: Any, budget: Budget, without: Sequence[str] = ()) -> int:
+    """A budget bucket's spend this month from the ledger, in micro-dollars (rounded up),
+    leaving out the rows of the calls `without` (ids)."""
+    spent = await asyncio.to_thread(
+        store.spent_nanos, list(budget.scope), f"{budget.month}-01", without
+    )
     return micros_from_nanos(spent.get(budget.values, 0))

@@ -61,6 +61,7 @@ class Recorder:
 
     def open_row(self, x: Exchange, dep: Deployment, reason: str | None, hold: Hold) -> UsageRecord:
         row = self._row(x, dep.name, RowStatus.OK, 200)
+        row.id = hold.id  # one id for the call's hold and its row (budget rebuilds match them)
         row.ts = time.time()  # when this call started: a fallback's rows sort in call order
         row.price_origin, row.route_reason, row.hold_micros = dep.card.origin, reason, hold.micros
         mark_row(x, row)
