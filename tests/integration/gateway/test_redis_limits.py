@@ -184,6 +184,28 @@ def test_a_call_settled_during_the_rebuild_is_counted_once(  # type: ignore[no-u
     asyncio.run(run())
 
 
+def test_a_reserve_that_beats_the_poll_after_a_restart_waits_for_the_rebuild(  # type: ignore[no-untyped-def]
+    redis, monkeypatch
+) -> None:
+    """A reserve that finds its bucket gone before the poll noticed Redis restarted must not
+    rebuild it from a ledger still missing rows: it notices the restart itself, and waits."""
+    url, restart = redis
+    monkeypatch.setattr(redis_limits, "POLL_S", 60.0)  # the poll never gets there first
+    p = plan(budget_usd_per_month=0.0001)
+
+    async def run() -> None:
+        lim = limits(url, p, "t7:", spent=0)  # the ledger has none of the in-flight call yet
+        await lim.start()
+        in_flight = await lim.reserve(ask(60))
+        await asyncio.to_thread(restart)
+        with pytest.raises(Unavailable, match="being rebuilt"):
+            await lim.reserve(ask(50))
+        assert in_flight.id in lim.in_flight
+        await lim.close()
+
+    asyncio.run(run())
+
+
 def test_redis_down_fails_closed_or_open_as_configured() -> None:
     p = plan(budget_usd_per_month=1.0)
 
