@@ -10,7 +10,14 @@ The gateway runs in three configurations, so each mechanism's cost is a differen
 - + journal + holds in Redis: the same, with the holds and counters in Redis (two Lua
   scripts per call), as replicas run; and with `--workers 2` on both cores.
 
-    python bench/gateway_overhead.py [--skip-litellm] [--skip-workers]
+Every server starts at once and is measured in turn, round after round (`--rounds`), so a
+drift in the machine's speed (this shared VM's moves by tens of percent over minutes)
+weighs on every configuration alike. `--baseline-src` adds another checkout's gateway
+(for instance a `git worktree` of an earlier commit) to the same rounds: a paired A/B.
+
+    python bench/gateway_overhead.py [--skip-litellm] [--skip-workers] [--rounds 4]
+    git worktree add /tmp/before HEAD~3 && \
+        python bench/gateway_overhead.py --skip-litellm --baseline-src /tmp/before/src
 
 LiteLLM runs from its own virtual environment (offline: LITELLM_LOCAL_MODEL_COST_MAP=True):
     python -m venv bench/.venv-litellm && bench/.venv-litellm/bin/pip install 'litellm[proxy]'
@@ -26,12 +33,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from statistics import median
 
 import uvloop
 
 sys.path.insert(0, str(Path(__file__).parent))
-from loadgen import Result, build_request, run_load
+from loadgen import build_request, run_load
 from unitcost.testing.processes import FAKE_UPSTREAM
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,6 +56,7 @@ NAMES = {
     "batched": "gw batched ledger",
     "memory": "gw journal+holds",
     "redis": "gw +Redis holds",
+    "redis-baseline": "baseline +Redis",
     "redis-2-workers": "gw Redis 2 workers",
 }
 
@@ -92,6 +102,7 @@ async def wait_ready(port: int, proc: subprocess.Popen[bytes], timeout: float = 
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
+    os.killpg(proc.pid, signal.SIGCONT)  # one paused by measure_rounds
     os.killpg(proc.pid, signal.SIGTERM)
     try:
         proc.wait(15)
@@ -99,29 +110,65 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
 
 
-async def measure(
-    port: int, path: str, headers: dict[str, str], pgid: int | None, counts: dict[int, int]
-) -> dict[int, tuple[Result, float]]:
-    request = build_request("127.0.0.1", port, path, BODY, headers)
-    out = {}
-    for c in LEVELS:
-        cpu0 = cpu_seconds(pgid) if pgid else 0.0
+@dataclass
+class Target:
+    """A server under test: its port, headers, process (for CPU) and what was measured."""
+
+    name: str
+    port: int
+    headers: dict[str, str]
+    proc: subprocess.Popen[bytes] | None
+    levels: tuple[int, ...] = LEVELS
+    latencies: dict[int, list[float]] = field(default_factory=dict)
+    rps: dict[int, list[float]] = field(default_factory=dict)
+    cpu: dict[int, float] = field(default_factory=dict)  # seconds per request
+
+
+async def measure_rounds(targets: list[Target], counts: dict[int, int], rounds: int) -> None:
+    """Each target in turn, round after round, so a machine whose speed drifts over minutes
+    (a shared VM's does) weighs on every target alike. The servers not being measured are
+    paused (SIGSTOP), so the one measured has its core to itself, as if it ran alone."""
+    for t in targets:
+        if t.proc:
+            os.killpg(t.proc.pid, signal.SIGSTOP)
+    for _ in range(rounds):
+        for t in targets:
+            if t.proc:
+                os.killpg(t.proc.pid, signal.SIGCONT)
+                await asyncio.sleep(0.5)  # its timers catch up before it is measured
+            try:
+                await measure_once(t, counts, rounds)
+            finally:
+                if t.proc:
+                    os.killpg(t.proc.pid, signal.SIGSTOP)
+    for t in targets:
+        if t.proc:
+            os.killpg(t.proc.pid, signal.SIGCONT)
+
+
+async def measure_once(t: Target, counts: dict[int, int], rounds: int) -> None:
+    """One round of one target: every concurrency level, a 1/rounds share of its requests."""
+    request = build_request("127.0.0.1", t.port, "/v1/chat/completions", BODY, t.headers)
+    for c in t.levels:
+        n = max(1, counts[c] // rounds)
+        cpu0 = cpu_seconds(t.proc.pid) if t.proc else 0.0
         result = await run_load(
-            "127.0.0.1",
-            port,
-            request,
-            concurrency=c,
-            requests=counts[c],
-            warmup=min(200, counts[c] // 5),
+            "127.0.0.1", t.port, request, concurrency=c, requests=n, warmup=min(200, n // 5)
         )
-        cpu = (cpu_seconds(pgid) - cpu0) / counts[c] if pgid else 0.0
         if result.errors:
-            raise RuntimeError(f"{result.errors} errors on port {port} at concurrency {c}")
-        out[c] = (result, cpu)
-    return out
+            raise RuntimeError(f"{result.errors} errors on {t.name} at concurrency {c}")
+        if t.proc:
+            t.cpu[c] = t.cpu.get(c, 0.0) + (cpu_seconds(t.proc.pid) - cpu0) / n / rounds
+        t.latencies.setdefault(c, []).extend(result.latencies_s)
+        t.rps.setdefault(c, []).append(result.rps)
 
 
-def gateway_config(tmp: Path, variant: str) -> Path:
+def pct(xs: list[float], q: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(q / 100 * len(xs)))]
+
+
+def gateway_config(tmp: Path, variant: str, port: int) -> Path:
     cfg = tmp / f"gateway-{variant}.yaml"
     journal = "false" if variant == "batched" else "true"
     budget = "" if variant == "batched" else ", budget_usd_per_month: 1000000"
@@ -133,7 +180,7 @@ def gateway_config(tmp: Path, variant: str) -> Path:
     # The guard's deterministic layer stays on; its injection classifier (milliseconds of
     # CPU per request) is measured on its own in bench/guard.py.
     cfg.write_text(f"""
-port: {GATEWAY}
+port: {port}
 guard: {{default: {{injection: {{policy: "off"}}}}}}
 ledger: {{url: "sqlite:///{tmp}/ledger-{variant}.db", journal: {journal}}}
 tenants: [{{name: bench, keys: ["{KEY}"]{budget}}}]
@@ -159,11 +206,25 @@ litellm_settings: {{telemetry: false}}
     return cfg
 
 
+def start_gateway(
+    tmp: Path, variant: str, port: int, workers: int, cores: str, src: str | None = None
+) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "PYTHONPATH": src} if src else None
+    cmd = [PY, "-m", "unitcost", "serve", "--config", str(gateway_config(tmp, variant, port))]
+    return start([*cmd, "--workers", str(workers)], cores, env)
+
+
 async def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--skip-litellm", action="store_true")
     ap.add_argument("--skip-workers", action="store_true")
     ap.add_argument("--requests", type=int, default=4000)
+    ap.add_argument("--rounds", type=int, default=4, help="interleaved rounds per target")
+    ap.add_argument(
+        "--baseline-src",
+        help="another checkout's src/ (e.g. a git worktree of an earlier commit): its gateway "
+        "with Redis holds is measured in the same rounds, for a paired before/after",
+    )
     args = ap.parse_args()
     os.sched_setaffinity(0, {1})
     fast = {1: args.requests, 16: args.requests * 2, 64: args.requests * 3}
@@ -172,11 +233,9 @@ async def main() -> None:
     procs = []
     upstream = start([*FAKE_UPSTREAM, "--port", str(UPSTREAM)], 1)
     procs.append(upstream)
+    gw_headers = {"authorization": f"Bearer {KEY}"}
     try:
         await wait_ready(UPSTREAM, upstream)
-        results: dict[str, dict[int, tuple[Result, float]]] = {}
-        results["direct"] = await measure(UPSTREAM, "/v1/chat/completions", {}, None, fast)
-
         bare = start(
             [
                 PY,
@@ -199,40 +258,25 @@ async def main() -> None:
             {**os.environ, "UPSTREAM": f"http://127.0.0.1:{UPSTREAM}"},
         )
         procs.append(bare)
-        await wait_ready(BARE, bare)
-        results["bare pass-through"] = await measure(
-            BARE, "/v1/chat/completions", {}, bare.pid, fast
-        )
-        stop(bare)
-
-        variants = [("batched", 1, "0"), ("memory", 1, "0"), ("redis", 1, "0")]
+        targets = [
+            Target("direct", UPSTREAM, {}, None),
+            Target("bare pass-through", BARE, {}, bare),
+        ]
+        # every server runs from the start, idle while another is measured
+        variants = [("batched", 1, "0", None), ("memory", 1, "0", None), ("redis", 1, "0", None)]
+        if args.baseline_src:
+            variants.append(("redis-baseline", 1, "0", args.baseline_src))
         if not args.skip_workers:
-            variants.append(("redis-2-workers", 2, "0,1"))
-        for variant, workers, cores in variants:
-            gw = start(
-                [
-                    PY,
-                    "-m",
-                    "unitcost",
-                    "serve",
-                    "--config",
-                    str(gateway_config(tmp, variant)),
-                    "--workers",
-                    str(workers),
-                ],
-                cores,
-            )
+            variants.append(("redis-2-workers", 2, "0,1", None))
+        for i, (variant, workers, cores, src) in enumerate(variants):
+            gw = start_gateway(tmp, variant, GATEWAY + i, workers, cores, src)
             procs.append(gw)
-            await wait_ready(GATEWAY, gw)
-            await asyncio.sleep(1.5)  # past the Redis limits' start-up grace
-            results[NAMES[variant]] = await measure(
-                GATEWAY,
-                "/v1/chat/completions",
-                {"authorization": f"Bearer {KEY}"},
-                gw.pid,
-                fast if workers == 1 else {1: 1, 16: 1, 64: fast[64]},
-            )
-            stop(gw)
+            levels = LEVELS if workers == 1 else (64,)
+            targets.append(Target(NAMES[variant], GATEWAY + i, gw_headers, gw, levels))
+        for t in targets:
+            await wait_ready(t.port, t.proc or upstream)
+        await asyncio.sleep(1.5)  # past the Redis limits' start-up grace
+        await measure_rounds(targets, fast, args.rounds)
         ledger_rows = subprocess.run(
             [
                 PY,
@@ -243,6 +287,8 @@ async def main() -> None:
             capture_output=True,
             text=True,
         ).stdout.strip()
+        for p in procs[1:]:
+            stop(p)
 
         litellm_bin = ROOT / "bench" / ".venv-litellm" / "bin" / "litellm"
         if not args.skip_litellm and litellm_bin.exists():
@@ -268,13 +314,11 @@ async def main() -> None:
             procs.append(lite)
             await wait_ready(LITELLM, lite, timeout=180)
             await asyncio.sleep(3)
-            results["LiteLLM proxy"] = await measure(
-                LITELLM,
-                "/v1/chat/completions",
-                {"authorization": "Bearer sk-bench-master"},
-                lite.pid,
-                slow,
+            lite_t = Target(
+                "LiteLLM proxy", LITELLM, {"authorization": "Bearer sk-bench-master"}, lite
             )
+            await measure_rounds([lite_t], slow, 1)
+            targets.append(lite_t)
             stop(lite)
         elif not args.skip_litellm:
             print(f"(LiteLLM skipped: {litellm_bin} not found; see this script's docstring)")
@@ -282,62 +326,79 @@ async def main() -> None:
         for p in procs:
             if p.poll() is None:
                 stop(p)
+    report(targets, ledger_rows, args.rounds)
 
-    direct = results["direct"]
-    print(f"\nserver under test on 1 core; {os.cpu_count()} cores total; body {len(BODY)} bytes")
+
+def report(targets: list[Target], ledger_rows: str, rounds: int) -> None:
+    by = {t.name: t for t in targets}
+    direct = by["direct"]
+
+    def added(t: Target, c: int, q: float) -> float:
+        return (pct(t.latencies[c], q) - pct(direct.latencies[c], q)) * 1e3
+
+    def rps(t: Target, c: int = 64) -> float:
+        return median(t.rps[c])
+
+    print(
+        f"\nserver under test on 1 core; {os.cpu_count()} cores total; body {len(BODY)} bytes; "
+        f"{rounds} interleaved rounds (req/s: the median round)"
+    )
     print(
         f"{'target':<20}{'conc':>5}{'p50 ms':>8}{'p99 ms':>8}{'+p50':>8}{'+p99':>8}"
         f"{'req/s':>8}{'µs/req':>8}"
     )
-    for name, levels in results.items():
-        for c, (r, cpu) in levels.items():
-            if len(r.latencies_s) < 10:
-                continue  # a level the 2-worker run skips
-            d = direct[c][0]
-            added = "" if name == "direct" else f"{(r.pct(50) - d.pct(50)) * 1e3:>8.3f}"
-            added99 = "" if name == "direct" else f"{(r.pct(99) - d.pct(99)) * 1e3:>8.3f}"
-            cpu_s = f"{cpu * 1e6:>8.0f}" if cpu else ""
+    for t in targets:
+        for c in t.levels:
+            lat = t.latencies[c]
+            extra = "" if t is direct else f"{added(t, c, 50):>8.3f}{added(t, c, 99):>8.3f}"
+            cpu_s = f"{t.cpu[c] * 1e6:>8.0f}" if c in t.cpu else ""
             print(
-                f"{name:<20}{c:>5}{r.pct(50) * 1e3:>8.3f}{r.pct(99) * 1e3:>8.3f}{added:>8}"
-                f"{added99:>8}{r.rps:>8.0f}{cpu_s}"
+                f"{t.name:<20}{c:>5}{pct(lat, 50) * 1e3:>8.3f}{pct(lat, 99) * 1e3:>8.3f}"
+                f"{extra:<16}{rps(t, c):>8.0f}{cpu_s}"
             )
     print("(+p50, +p99: added to the direct call, ms; µs/req: server CPU per request)")
-    b = results["bare pass-through"]
-    g = results[NAMES["redis"]]
+    bare, g, base = by["bare pass-through"], by[NAMES["redis"]], by[NAMES["batched"]]
     print(
         f"\nledger rows written with Redis holds: {ledger_rows} (every request, warm-up included)"
     )
-    for variant in ("batched", "memory", "redis"):
-        v = results[NAMES[variant]]
+    for variant in ("batched", "memory", "redis", "redis-baseline"):
+        if NAMES[variant] not in by:
+            continue
+        v = by[NAMES[variant]]
         print(
-            f"{NAMES[variant]}: added p50 {(v[1][0].pct(50) - direct[1][0].pct(50)) * 1e3:.3f} ms, "
-            f"p99 {(v[1][0].pct(99) - direct[1][0].pct(99)) * 1e3:.3f} ms at c=1; "
-            f"{v[64][0].rps:.0f} req/s at c=64; CPU {v[64][1] * 1e6:.0f} µs/req "
-            f"({v[64][1] / b[64][1]:.2f}× bare)"
+            f"{NAMES[variant]}: added p50 {added(v, 1, 50):.3f} ms, p99 {added(v, 1, 99):.3f} ms "
+            f"at c=1; {rps(v):.0f} req/s at c=64; CPU {v.cpu[64] * 1e6:.0f} µs/req "
+            f"({v.cpu[64] / bare.cpu[64]:.2f}× bare)"
         )
-    base = results[NAMES["batched"]]
+    memory = by[NAMES["memory"]]
     print(
         "cost of each mechanism in CPU per request at c=64: journal + memory holds "
-        f"{(results[NAMES['memory']][64][1] - base[64][1]) * 1e6:+.0f} µs, "
-        f"Redis instead of memory {(g[64][1] - results[NAMES['memory']][64][1]) * 1e6:+.0f} µs"
+        f"{(memory.cpu[64] - base.cpu[64]) * 1e6:+.0f} µs, "
+        f"Redis instead of memory {(g.cpu[64] - memory.cpu[64]) * 1e6:+.0f} µs"
     )
     print(
         f"goals with Redis holds and the journal: added p50 ≤ 0.3 ms, p99 ≤ 1 ms at c=1, "
-        f"≥ 6,000 req/s one worker; measured {(g[1][0].pct(50) - direct[1][0].pct(50)) * 1e3:.3f}"
-        f" / {(g[1][0].pct(99) - direct[1][0].pct(99)) * 1e3:.3f} ms, {g[64][0].rps:.0f} req/s"
+        f"≥ 6,000 req/s one worker; measured {added(g, 1, 50):.3f} / {added(g, 1, 99):.3f} ms, "
+        f"{rps(g):.0f} req/s"
     )
-    if NAMES["redis-2-workers"] in results:
-        two = results[NAMES["redis-2-workers"]][64][0].rps
+    if NAMES["redis-baseline"] in by:
+        b = by[NAMES["redis-baseline"]]
         print(
-            f"2 workers: {two:.0f} req/s = {two / g[64][0].rps:.2f}× one worker (goal ≥ 1.7×; "
+            f"this checkout vs --baseline-src, Redis holds, c=64: CPU {g.cpu[64] * 1e6:.0f} vs "
+            f"{b.cpu[64] * 1e6:.0f} µs/req ({g.cpu[64] / b.cpu[64] - 1:+.1%}), "
+            f"{rps(g):.0f} vs {rps(b):.0f} req/s ({rps(g) / rps(b) - 1:+.1%})"
+        )
+    if NAMES["redis-2-workers"] in by:
+        two = rps(by[NAMES["redis-2-workers"]])
+        print(
+            f"2 workers: {two:.0f} req/s = {two / rps(g):.2f}× one worker (goal ≥ 1.7×; "
             "the load generator and the fake upstream share the same 2 cores)"
         )
-    if "LiteLLM proxy" in results:
-        lite_r = results["LiteLLM proxy"]
+    if "LiteLLM proxy" in by:
+        lite = by["LiteLLM proxy"]
         print(
-            f"LiteLLM ÷ gateway CPU per request: {lite_r[64][1] / g[64][1]:.1f}×; max req/s "
-            f"{lite_r[64][0].rps:.0f} vs {g[64][0].rps:.0f}; added p50 at c=1 "
-            f"{(lite_r[1][0].pct(50) - direct[1][0].pct(50)) * 1e3:.2f} ms"
+            f"LiteLLM ÷ gateway CPU per request: {lite.cpu[64] / g.cpu[64]:.1f}×; max req/s "
+            f"{rps(lite):.0f} vs {rps(g):.0f}; added p50 at c=1 {added(lite, 1, 50):.2f} ms"
         )
 
 
