@@ -74,6 +74,14 @@ def cpu_seconds(pgid: int) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+def uvicorn_command(app: str, app_dir: str, port: int) -> list[str]:
+    """An ASGI app on uvicorn with the gateway's own server settings (uvloop, httptools)."""
+    return [
+        *(PY, "-m", "uvicorn", app, "--app-dir", app_dir, "--port", str(port)),
+        *("--loop", "uvloop", "--http", "httptools", "--log-level", "warning", "--no-access-log"),
+    ]
+
+
 def start(
     cmd: list[str], core: int | str, env: dict[str, str] | None = None
 ) -> subprocess.Popen[bytes]:
@@ -237,23 +245,7 @@ async def main() -> None:
     try:
         await wait_ready(UPSTREAM, upstream)
         bare = start(
-            [
-                PY,
-                "-m",
-                "uvicorn",
-                "bare_proxy:app",
-                "--app-dir",
-                "bench",
-                "--port",
-                str(BARE),
-                "--loop",
-                "uvloop",
-                "--http",
-                "httptools",
-                "--log-level",
-                "warning",
-                "--no-access-log",
-            ],
+            uvicorn_command("bare_proxy:app", "bench", BARE),
             0,
             {**os.environ, "UPSTREAM": f"http://127.0.0.1:{UPSTREAM}"},
         )

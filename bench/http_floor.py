@@ -19,7 +19,7 @@ from pathlib import Path
 import uvloop
 
 sys.path.insert(0, str(Path(__file__).parent))
-from gateway_overhead import PY, cpu_seconds, start, stop, wait_ready
+from gateway_overhead import PY, cpu_seconds, start, stop, uvicorn_command, wait_ready
 from loadgen import build_request, run_load
 
 PORT = 9111
@@ -87,23 +87,7 @@ async def main() -> None:
     (tmp / "canned_app.py").write_text(ASGI_APP)
     (tmp / "raw_server.py").write_text(RAW_SERVER)
     servers = {
-        "uvicorn (uvloop + httptools)": [
-            PY,
-            "-m",
-            "uvicorn",
-            "canned_app:app",
-            "--app-dir",
-            str(tmp),
-            "--port",
-            str(PORT),
-            "--loop",
-            "uvloop",
-            "--http",
-            "httptools",
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ],
+        "uvicorn (uvloop + httptools)": uvicorn_command("canned_app:app", str(tmp), PORT),
         "raw asyncio protocol (httptools)": [PY, str(tmp / "raw_server.py"), str(PORT)],
     }
     request = build_request("127.0.0.1", PORT, "/v1/chat/completions", BODY, {})
