@@ -40,7 +40,7 @@ from statistics import median
 import uvloop
 
 sys.path.insert(0, str(Path(__file__).parent))
-from loadgen import build_request, run_load
+from loadgen import build_request, pct, run_load
 from unitcost.testing.processes import FAKE_UPSTREAM
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -171,11 +171,6 @@ async def measure_once(t: Target, counts: dict[int, int], rounds: int) -> None:
         t.rps.setdefault(c, []).append(result.rps)
 
 
-def pct(xs: list[float], q: float) -> float:
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(q / 100 * len(xs)))]
-
-
 def gateway_config(tmp: Path, variant: str, port: int) -> Path:
     cfg = tmp / f"gateway-{variant}.yaml"
     journal = "false" if variant == "batched" else "true"
@@ -254,7 +249,7 @@ async def main() -> None:
             Target("direct", UPSTREAM, {}, None),
             Target("bare pass-through", BARE, {}, bare),
         ]
-        # every server runs from the start, idle while another is measured
+        # every server runs from the start, paused while another is measured
         variants = [("batched", 1, "0", None), ("memory", 1, "0", None), ("redis", 1, "0", None)]
         if args.baseline_src:
             variants.append(("redis-baseline", 1, "0", args.baseline_src))

@@ -10,7 +10,7 @@ import asyncio
 import time
 from dataclasses import dataclass
 
-__all__ = ["Result", "run_load"]
+__all__ = ["Result", "pct", "run_load"]
 
 
 @dataclass
@@ -20,12 +20,17 @@ class Result:
     errors: int
 
     def pct(self, q: float) -> float:
-        xs = sorted(self.latencies_s)
-        return xs[min(len(xs) - 1, int(q / 100 * len(xs)))]
+        return pct(self.latencies_s, q)
 
     @property
     def rps(self) -> float:
         return len(self.latencies_s) / self.elapsed_s
+
+
+def pct(xs: list[float], q: float) -> float:
+    """The q-th percentile (nearest rank) of latencies."""
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(q / 100 * len(xs)))]
 
 
 def build_request(host: str, port: int, path: str, body: bytes, headers: dict[str, str]) -> bytes:
