@@ -1,7 +1,7 @@
 """What it costs to make a ledger row durable before the client's last byte, per row.
 
 The gateway must not answer a request whose row could still be lost. Two ways to get there:
-append the row to a local journal first (one write() to an O_APPEND file, replayed at
+append the row to a local journal first (one copy into a memory-mapped file, replayed at
 start-up), or commit it to the ledger store synchronously. This measures each on this
 machine, against the batched write that follows either way, so the choice is a number.
 
@@ -62,9 +62,9 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="unitcost-durability-"))
     results = []
     journal = Journal.open(tmp / "journal")
-    results.append(per_row("journal, write() per row (default)", journal.done, args.rows))
+    results.append(per_row("journal, mmap copy per row (default)", journal.done, args.rows))
     synced = Journal.open(tmp / "journal-fsync", fsync=True)
-    results.append(per_row("journal, write() + fsync per row", synced.done, args.rows // 4))
+    results.append(per_row("journal, copy + msync per row", synced.done, args.rows // 4))
     sqlite = open_store(f"sqlite:///{tmp}/ledger.db")
     results.append(
         per_row("SQLite commit per row (WAL, NORMAL)", lambda r: sqlite.append([r]), args.rows)

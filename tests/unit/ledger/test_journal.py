@@ -10,6 +10,9 @@ import textwrap
 import uuid
 from pathlib import Path
 
+import pytest
+
+from unitcost.ledger import journal as journal_module
 from unitcost.ledger.journal import Journal, read_segments, recover
 from unitcost.ledger.record import RowStatus, UsageRecord
 from unitcost.ledger.store import open_store
@@ -114,8 +117,51 @@ def test_a_line_cut_short_by_the_crash_is_skipped(tmp_path: Path) -> None:
     journal = Journal(directory, "owner")
     r = row(cost=3)
     journal.done(r)
-    with (directory / "owner.000000.jsonl").open("ab") as f:
-        f.write(b'r{"id": "half')
+    at = journal._size
+    journal._map[at : at + 13] = b'r{"id": "half'  # the copy into the map, cut short
+    journal._map.flush()
     os.close(journal._fd)  # as if killed: no clean close
     rows = read_segments([directory / "owner.000000.jsonl"])
     assert [x.id for x in rows] == [r.id]
+
+
+def test_a_segment_never_closed_is_read_up_to_its_unwritten_tail(tmp_path: Path) -> None:
+    directory = tmp_path / "journal"
+    journal = Journal(directory, "owner")
+    rows = [row(cost=i) for i in range(3)]
+    for r in rows:
+        journal.done(r)
+    segment = directory / "owner.000000.jsonl"
+    assert segment.stat().st_size > journal._size  # allocated ahead, NUL bytes after the lines
+    assert [x.id for x in read_segments([segment])] == [r.id for r in rows]
+
+
+def test_a_sealed_segment_keeps_only_its_lines(tmp_path: Path) -> None:
+    directory = tmp_path / "journal"
+    journal = Journal(directory, "owner", segment_bytes=1)
+    sealed: list[Path] = []
+    journal.on_sealed = sealed.append
+    journal.done(row(cost=1))
+    written = journal._size
+    journal.maybe_roll()
+    assert [p.stat().st_size for p in sealed] == [written]
+
+
+def test_a_line_longer_than_the_headroom_rolls_and_is_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(journal_module, "_HEADROOM", 64)
+    directory = tmp_path / "journal"
+    journal = Journal(directory, "owner", segment_bytes=2000)  # room for an intent line
+    sealed: list[Path] = []
+    journal.on_sealed = sealed.append
+    waiting, big = row(hold=5), row(cost=2)
+    big.route_reason = "x" * 10_000  # bigger than the whole segment
+    journal.intent(waiting)
+    journal.done(big)
+    assert len(sealed) == 1  # rolled before the big line, which went into a segment of its own
+    rows = read_segments(sorted(directory.glob("owner.*.jsonl")))
+    assert {(r.id, r.status) for r in rows} == {
+        (big.id, RowStatus.OK),
+        (waiting.id, RowStatus.INTERRUPTED),
+    }
