@@ -31,9 +31,15 @@ without bound. These are for dashboards and alerts; bills come from the ledger.
 
 from __future__ import annotations
 
+import time
+from bisect import bisect_left
+from collections.abc import Iterator, Sequence
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.samples import Sample
+from prometheus_client.utils import floatToGoString
 
 from unitcost.ledger.record import NANOS_PER_USD, UsageRecord
 
@@ -93,52 +99,129 @@ class _Bounded:
         return v
 
 
+class _CounterChild:
+    __slots__ = ("created", "value")
+
+    def __init__(self) -> None:
+        self.value = 0.0
+        self.created = time.time()  # exported as `<name>_created`, as prometheus_client does
+
+    def inc(self, amount: float = 1.0) -> None:
+        self.value += amount
+
+
+class _HistogramChild:
+    __slots__ = ("bounds", "counts", "created", "sum")
+
+    def __init__(self, bounds: tuple[float, ...]) -> None:
+        self.bounds = bounds
+        self.created = time.time()
+        self.counts = [0] * (len(bounds) + 1)  # the last one: above every bound (+Inf)
+        self.sum = 0.0
+
+    def observe(self, amount: float) -> None:
+        self.counts[bisect_left(self.bounds, amount)] += 1  # bucket `le` bound: amount ≤ bound
+        self.sum += amount
+
+
+class _Family:
+    """One metric family with prometheus_client's `labels(...).inc()` / `.observe()` shape,
+    but plain attribute updates underneath: prometheus_client takes a lock and walks the
+    buckets in Python on every observation, which cost ~5 µs a row (bench/gateway_overhead.py).
+    Updated and scraped on the event loop's thread only, so no lock is needed."""
+
+    def __init__(
+        self,
+        name: str,
+        documentation: str,
+        labelnames: Sequence[str] = (),
+        buckets: Sequence[float] | None = None,
+        registry: CollectorRegistry | None = None,
+    ) -> None:
+        self.name, self.documentation, self.labelnames = name, documentation, tuple(labelnames)
+        self.bounds = tuple(float(b) for b in buckets) if buckets is not None else None
+        self.children: dict[tuple[str, ...], Any] = {}
+        if not self.labelnames:
+            self.labels()  # an unlabelled series is exported from the start, zeros included
+        if registry is not None:
+            registry.register(self)  # a collector by its collect()
+
+    def labels(self, *values: str) -> Any:
+        child = self.children.get(values)
+        if child is None:
+            child = _HistogramChild(self.bounds) if self.bounds is not None else _CounterChild()
+            self.children[values] = child
+        return child
+
+    def observe(self, amount: float) -> None:
+        self.labels().observe(amount)
+
+    def collect(self) -> Iterator[Metric]:
+        if self.bounds is None:
+            counter = CounterMetricFamily(self.name, self.documentation, labels=self.labelnames)
+            for values, child in self.children.items():
+                counter.add_metric(list(values), child.value, created=child.created)
+            yield counter
+            return
+        histogram = HistogramMetricFamily(self.name, self.documentation, labels=self.labelnames)
+        les = [floatToGoString(b) for b in self.bounds] + ["+Inf"]  # type: ignore[no-untyped-call]
+        for values, child in self.children.items():
+            running, buckets = 0, []
+            for le, n in zip(les, child.counts, strict=True):
+                running += n
+                buckets.append((le, float(running)))
+            histogram.add_metric(list(values), buckets, child.sum)
+            labels = dict(zip(self.labelnames, values, strict=True))
+            histogram.samples.append(Sample(f"{self.name}_created", labels, child.created))
+        yield histogram
+
+
 class GatewayMetrics:
     def __init__(self) -> None:
         r = self.registry = CollectorRegistry()
         attributed = ("deployment", "tenant", "feature")
-        self.requests = Counter(
+        self.requests = _Family(
             "unitcost_requests",
             "Upstream calls, cache hits and refusals",
             (*attributed, "status"),
             registry=r,
         )
-        self.tokens = Counter(
+        self.tokens = _Family(
             "unitcost_tokens", "Tokens by kind", (*attributed, "kind"), registry=r
         )
-        self.cost = Counter(
+        self.cost = _Family(
             "unitcost_cost_usd", "Cost in USD from the rows' cost lines", attributed, registry=r
         )
-        self.saving = Counter(
+        self.saving = _Family(
             "unitcost_saving_usd", "USD the cache avoided paying", attributed, registry=r
         )
-        self.rejections = Counter(
+        self.rejections = _Family(
             "unitcost_rejections",
             "Requests refused before or instead of an upstream call (401, 403, 413, 429, ...)",
             ("tenant", "http_status", "reason"),
             registry=r,
         )
         timed = ("deployment", "tenant", "status")
-        self.guard = Counter(
+        self.guard = _Family(
             "unitcost_guard_decisions",
             "Guard decisions per request, by action and reason kind (pii, secret, injection, ...)",
             ("action", "reason"),
             registry=self.registry,
         )
-        self.guard_seconds = Histogram(
+        self.guard_seconds = _Family(
             "unitcost_guard_seconds",
             "Time the guard took on a request's input",
             buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25),
             registry=self.registry,
         )
-        self.latency = Histogram(
+        self.latency = _Family(
             "unitcost_request_seconds",
             "End-to-end latency",
             timed,
             buckets=_LATENCY_BUCKETS,
             registry=r,
         )
-        self.ttft = Histogram(
+        self.ttft = _Family(
             "unitcost_ttft_seconds",
             "Time to first token (streams)",
             timed,
@@ -146,21 +229,21 @@ class GatewayMetrics:
             registry=r,
         )
         genai = ("gen_ai_operation_name", "gen_ai_request_model", "gen_ai_response_model")
-        self.genai_tokens = Histogram(
+        self.genai_tokens = _Family(
             "gen_ai_client_token_usage",
             "Number of input and output tokens used (OpenTelemetry GenAI, unit {token})",
             (*genai, "gen_ai_token_type"),
             buckets=GENAI_TOKEN_BUCKETS,
             registry=r,
         )
-        self.genai_duration = Histogram(
+        self.genai_duration = _Family(
             "gen_ai_client_operation_duration_seconds",
             "GenAI operation duration (OpenTelemetry GenAI)",
             (*genai, "error_type"),
             buckets=GENAI_DURATION_BUCKETS,
             registry=r,
         )
-        self.genai_ttft = Histogram(
+        self.genai_ttft = _Family(
             "gen_ai_server_time_to_first_token_seconds",
             "Time to generate the first token, successful streams (OpenTelemetry GenAI)",
             genai,
