@@ -134,8 +134,8 @@ class Gateway:
         gc.collect()
         gc.freeze()  # start-up's objects never need collecting: shorter GC pauses later
         # A request allocates a few hundred containers, nearly all freed by reference count;
-        # at CPython's default (a young collection every 700) the cyclic GC took 5% of the
-        # CPU under load (bench/gateway_overhead.py).
+        # at CPython's default (a young collection every 700) the cyclic GC took ~5% of the
+        # CPU under bench/gateway_overhead.py's load (seen with perf).
         gc.set_threshold(10_000, 10, 10)
 
     async def shutdown(self) -> bool:

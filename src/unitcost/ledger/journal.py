@@ -8,12 +8,12 @@
 Each process writes its own segment files (`<owner>.<n>.jsonl`) through a shared memory map:
 a line is in the kernel's page cache once the copy returns, so it survives the process
 being killed (SIGKILL included), as a `write()` would, but without a system call. A
-`write()` releases the GIL, and under load the ledger writer's thread took it at each one:
-the map cost ~9 µs less per request (bench/gateway_overhead.py). `fsync=True` also
-survives a power cut, at the price of a disk flush per line. A process holds an exclusive lock on `<owner>.lock` while it
-lives, so recovery touches only the journals of processes that are gone: their finished rows
-are written to the store (idempotently, by id) and their intents without a finished row
-become `interrupted` rows charged at their hold. Segments roll over at `segment_bytes`;
+`write()` releases the GIL, and under load the ledger writer's thread took it at each one.
+`fsync=True` also survives a power cut, at the price of a disk flush (`msync`) per line.
+A process holds an exclusive lock on `<owner>.lock` while it lives, so recovery touches
+only the journals of processes that are gone: their finished rows are written to the store
+(idempotently, by id) and their intents without a finished row become `interrupted` rows
+charged at their hold. Segments roll over at `segment_bytes`;
 the writer deletes a segment once every row in it is in the store.
 """
 
@@ -76,8 +76,11 @@ class Journal:
         fd = os.open(self._segment(self._seq), os.O_CREAT | os.O_RDWR | os.O_TRUNC, 0o600)
         capacity = max(self.segment_bytes + max(self.segment_bytes, _HEADROOM), at_least)
         # allocated now, not as pages are first written: a full disk is an OSError here
-        # instead of a SIGBUS in the middle of a request
-        os.posix_fallocate(fd, 0, capacity)
+        # instead of a SIGBUS in the middle of a request (macOS has no posix_fallocate)
+        if hasattr(os, "posix_fallocate"):
+            os.posix_fallocate(fd, 0, capacity)
+        else:
+            os.ftruncate(fd, capacity)
         self._size = 0
         return fd, mmap.mmap(fd, capacity)
 
