@@ -254,7 +254,6 @@ class GatewayMetrics:
         self._tenant, self._feature, self._model = _Bounded(), _Bounded(), _Bounded()
         self._reason = _Bounded()
         self._children: dict[tuple[str, ...], tuple[Any, ...]] = {}
-        self._guard_children: dict[tuple[str, str], Any] = {}
 
     def _for(self, r: UsageRecord) -> tuple[Any, ...]:
         key = (r.deployment or "-", r.tenant, r.feature or "", r.status, r.requested, r.endpoint)
@@ -338,10 +337,7 @@ class GatewayMetrics:
         colon): a reason like `tool_not_allowed:<name>` carries a client-chosen name."""
         kinds = sorted({r.split(":", 1)[0] for r in reasons}) or ["none"]
         for kind in kinds:
-            child = self._guard_children.get((action, kind))
-            if child is None:  # a few actions × the guard's fixed reason kinds: bounded
-                child = self._guard_children[(action, kind)] = self.guard.labels(action, kind)
-            child.inc()
+            self.guard.labels(action, kind).inc()
         self.guard_seconds.observe(ms / 1000.0)
 
     def observe_rejection(self, tenant: str | None, http_status: int, reason: str | None) -> None:
