@@ -16,10 +16,11 @@ start-up against the full policy, so a typo fails there with its path, not on a 
 
 from __future__ import annotations
 
-from functools import lru_cache
+from collections.abc import Callable
+from functools import cached_property, lru_cache
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from unitcost.errors import InputError, describe_validation_error
 from unitcost.guard.pii import KINDS
@@ -85,7 +86,6 @@ class GuardConfig(_Frozen):
     deployments: dict[str, dict[str, Any]] = {}
     tenants: dict[str, dict[str, Any]] = {}
     keys: dict[str, dict[str, Any]] = {}
-    _resolve: Any = PrivateAttr(None)
 
     @model_validator(mode="after")
     def _check_overrides(self) -> GuardConfig:
@@ -101,8 +101,13 @@ class GuardConfig(_Frozen):
                     raise
         return self
 
-    def model_post_init(self, __context: Any) -> None:
-        self._resolve = lru_cache(maxsize=4096)(self._policy)
+    @cached_property
+    def _resolve(self) -> Callable[[str | None, str | None, str | None], Policy]:
+        # A cached_property lands in the instance's __dict__, so every request reads it as
+        # a plain attribute; a PrivateAttr went through pydantic's __getattr__, which cost
+        # a third of a guard screen under load (py-spy). Bounded: the deployment is the
+        # client's model name, any string at all.
+        return lru_cache(maxsize=4096)(self._policy)
 
     def _policy(self, tenant: str | None, key_id: str | None, deployment: str | None) -> Policy:
         merged = self.default.model_dump()

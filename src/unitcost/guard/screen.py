@@ -54,9 +54,6 @@ class Guard:
         self._ner: Any = None
         self.injection_available = classifier is not None
         self._canaries: dict[str, str] = {}
-        # (tenant, key id, deployment) → policy: a plain dict, because the config's own
-        # cache sits behind pydantic's attribute lookup, which cost a third of a screen
-        self._resolved: dict[tuple[str | None, str | None, str | None], Policy] = {}
         self._warming = threading.Lock()  # one load, however many requests arrive during it
 
     def warm(self) -> None:
@@ -81,20 +78,6 @@ class Guard:
             from unitcost.guard.ner import NerTier
 
             self._ner = NerTier()
-
-    def policy(
-        self, tenant: str | None = None, key_id: str | None = None, deployment: str | None = None
-    ) -> Policy:
-        """The policy in force for one request."""
-        key = (tenant, key_id, deployment)
-        policy = self._resolved.get(key)
-        if policy is None:
-            if len(self._resolved) >= 4096:  # the deployment is the client's model name
-                self._resolved.clear()
-            policy = self._resolved[key] = self.config.policy(
-                tenant=tenant, key_id=key_id, deployment=deployment
-            )
-        return policy
 
     def policies(self) -> list[Policy]:
         """Every policy the configuration can resolve to: the default and each override."""
@@ -132,7 +115,7 @@ class Guard:
         """`plant=False` leaves the canary out of the returned body (the caller plants it on
         the upstream's copy, after routing and caching have read the client's request)."""
         t0 = time.perf_counter()
-        policy = self.policy(tenant, key_id, deployment)
+        policy = self.config.policy(tenant=tenant, key_id=key_id, deployment=deployment)
         scope = f"tenant {tenant!r}"
         if not self.config.enabled:
             return Screened(body, "allow", [], 0.0, policy, scope, deployment)
@@ -265,7 +248,7 @@ class Guard:
     ) -> str:
         """Text for a sink (log, ledger field, error, cache, metrics label), unless the
         policy in scope has turned `redact_records` off."""
-        policy = self.policy(tenant, key_id, deployment)
+        policy = self.config.policy(tenant=tenant, key_id=key_id, deployment=deployment)
         return redact_text(text) if policy.pii.redact_records else text
 
 

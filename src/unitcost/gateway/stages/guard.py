@@ -36,7 +36,7 @@ async def screen_input(guard: Guard | None, x: Exchange) -> None:
         return
     principal = x.principal
     key_id = principal.key_id if principal is not None else None
-    policy = guard.policy(x.tenant, key_id, x.requested)
+    policy = guard.config.policy(tenant=x.tenant, key_id=key_id, deployment=x.requested)
     body = x.body
 
     def screen() -> Screened:
