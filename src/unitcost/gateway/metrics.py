@@ -141,6 +141,9 @@ class _Family:
     ) -> None:
         self.name, self.documentation, self.labelnames = name, documentation, tuple(labelnames)
         self.bounds = tuple(float(b) for b in buckets) if buckets is not None else None
+        # the `le` labels, as prometheus_client spells them
+        les = [floatToGoString(b) for b in self.bounds or ()]  # type: ignore[no-untyped-call]
+        self.les = [*les, "+Inf"]
         self.children: dict[tuple[str, ...], Any] = {}
         if not self.labelnames:
             self.labels()  # an unlabelled series is exported from the start, zeros included
@@ -165,10 +168,9 @@ class _Family:
             yield counter
             return
         histogram = HistogramMetricFamily(self.name, self.documentation, labels=self.labelnames)
-        les = [floatToGoString(b) for b in self.bounds] + ["+Inf"]  # type: ignore[no-untyped-call]
         for values, child in self.children.items():
             running, buckets = 0, []
-            for le, n in zip(les, child.counts, strict=True):
+            for le, n in zip(self.les, child.counts, strict=True):
                 running += n
                 buckets.append((le, float(running)))
             histogram.add_metric(list(values), buckets, child.sum)

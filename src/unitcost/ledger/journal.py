@@ -13,8 +13,8 @@ being killed (SIGKILL included), as a `write()` would, but without a system call
 A process holds an exclusive lock on `<owner>.lock` while it lives, so recovery touches
 only the journals of processes that are gone: their finished rows are written to the store
 (idempotently, by id) and their intents without a finished row become `interrupted` rows
-charged at their hold. Segments roll over at `segment_bytes`;
-the writer deletes a segment once every row in it is in the store.
+charged at their hold. Segments roll over at `segment_bytes`; the writer deletes a segment
+once every row in it is in the store.
 """
 
 from __future__ import annotations
