@@ -5,6 +5,7 @@ Bad input exits with code 2 and one line on stderr naming the field; never a tra
 
 from __future__ import annotations
 
+import errno
 import sys
 
 from unitcost.cli import bench, demo, economics, engine, gateway, routing  # noqa: F401  (register commands)
@@ -26,3 +27,15 @@ def main() -> None:
     except UnitcostError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         sys.exit(2 if isinstance(exc, InputError) else 1)
+    except OSError as exc:
+        # A path the user named that cannot be read or written (an output under /proc, a
+        # directory where a file goes): their input, so one line and exit 2, not a traceback.
+        if exc.filename is None:
+            raise
+        accepted = (
+            "a file path"
+            if exc.errno == errno.EISDIR
+            else "a path in a directory that exists, which you may read or write"
+        )
+        print(f"error: {exc.filename}: {exc.strerror}; accepted: {accepted}", file=sys.stderr)
+        sys.exit(2)

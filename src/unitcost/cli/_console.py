@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
+
 import typer
 from rich.console import Console
 
+from unitcost.errors import InputError
 from unitcost.report.fit import wrap_note
 
-__all__ = ["app", "err", "out", "say"]
+__all__ = ["app", "check_number", "err", "out", "say"]
 
 app = typer.Typer(
     help="What every AI token really costs, and the machinery that makes it cost less.",
@@ -27,3 +30,16 @@ def say(message: str, *, stderr: bool = False, hang: int | None = None) -> None:
     if hang is not None:
         message = wrap_note(message, console.width, hang)
     console.print(message, highlight=False, markup=False, soft_wrap=hang is not None)
+
+
+def check_number(
+    flag: str, value: float | None, low: float, high: float | None = None, strict: bool = False
+) -> None:
+    """A flag's number within bounds and finite (Typer's min= lets NaN through), else one line.
+    For flags applied with model_copy, which does not validate as the file's fields are."""
+    if value is None:
+        return
+    ok = math.isfinite(value) and (value > low if strict else value >= low)
+    if not ok or (high is not None and value > high):
+        bound = f"{'>' if strict else '≥'} {low:g}" + (f" and ≤ {high:g}" if high else "")
+        raise InputError(f"{flag}: {value:g} is out of bounds; accepted: a finite number {bound}")

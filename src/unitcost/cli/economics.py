@@ -173,7 +173,7 @@ def estimate(
 def scenario_cmd(
     file: Annotated[Path, typer.Argument(help="scenario YAML; any number may be a range")],
     samples: Annotated[int | None, typer.Option(min=1, help="Monte-Carlo draws")] = None,
-    seed: Annotated[int | None, typer.Option(help="random seed")] = None,
+    seed: Annotated[int | None, typer.Option(min=0, help="random seed")] = None,
     output: Annotated[str | None, typer.Option(help="output for the tornado chart")] = None,
     plot: Annotated[Path | None, typer.Option(help="write a PNG here")] = None,
     html: Annotated[Path | None, typer.Option(help="write an HTML report here")] = None,
@@ -258,8 +258,24 @@ def catalog_cmd(
         raise InputError(f"catalog: unknown {name!r}; the catalog knows: {', '.join(known)}")
     table = Table(title=name, title_justify="left", show_header=False)
     for key, value in entry.model_dump().items():
-        table.add_row(key, str(value))
+        table.add_row(key, _catalog_cell(value, money=key.endswith("_usd") or "_usd_" in key))
     out.print(table)
+
+
+def _catalog_cell(value: Any, money: bool = False) -> str:
+    """One catalog figure as a reader wants it: `(none)`, `$25,000.00`, a line per field."""
+    if value is None or value == {} or value == []:
+        return "(none)"
+    if isinstance(value, dict):
+        return "\n".join(
+            f"{k}: {_catalog_cell(v, money and k in ('low', 'high', 'mid'))}"
+            for k, v in value.items()
+        )
+    if isinstance(value, list):
+        return ", ".join(_catalog_cell(v, money) for v in value)
+    if isinstance(value, float):
+        return f"${value:,.2f}" if money else f"{value:,g}"
+    return str(value)
 
 
 @app.command()

@@ -117,7 +117,7 @@ def run_cmd(
     ] = None,
     resamples: Annotated[int, typer.Option(min=100)] = 1000,
     level: Annotated[float, typer.Option(min=0.5, max=0.999)] = 0.95,
-    seed: Annotated[int, typer.Option()] = 0,
+    seed: Annotated[int, typer.Option(min=0)] = 0,
 ) -> None:
     """Ask every variant every item through the gateway (answers in the log are reused)."""
     from unitcost.evals.gates import parse_gate
@@ -150,7 +150,7 @@ def score_cmd(
     outcomes: Annotated[Path | None, typer.Option()] = None,
     resamples: Annotated[int, typer.Option(min=100)] = 1000,
     level: Annotated[float, typer.Option(min=0.5, max=0.999)] = 0.95,
-    seed: Annotated[int, typer.Option()] = 0,
+    seed: Annotated[int, typer.Option(min=0)] = 0,
 ) -> None:
     """Re-score the answers recorded in OUT with the tasks' current metrics: no calls."""
     from unitcost.evals.runner import RunOptions, run_eval

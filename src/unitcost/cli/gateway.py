@@ -10,13 +10,16 @@ import typer
 
 from unitcost.cli._console import app, out
 from unitcost.errors import InputError
+from unitcost.ledger.record import GROUPS
 
 
 @app.command()
 def serve(
     config: Annotated[Path, typer.Option(help="gateway YAML settings")],
     host: Annotated[str | None, typer.Option(help="overrides the file and UNITCOST_HOST")] = None,
-    port: Annotated[int | None, typer.Option(help="overrides the file and UNITCOST_PORT")] = None,
+    port: Annotated[
+        int | None, typer.Option(min=0, max=65535, help="overrides the file and UNITCOST_PORT")
+    ] = None,
     workers: Annotated[
         int | None, typer.Option(min=1, max=64, help="processes on one port (limits in Redis)")
     ] = None,
@@ -36,10 +39,7 @@ def usage(
     ledger: Annotated[str | None, typer.Option(help="sqlite:///PATH or postgresql://...")] = None,
     group_by: Annotated[
         str,
-        typer.Option(
-            help="comma-separated: tenant, feature, cohort, "
-            "end_user, deployment, requested, endpoint, status, day"
-        ),
+        typer.Option(help="comma-separated: " + ", ".join(GROUPS)),
     ] = "tenant,deployment",
     tenant: Annotated[str | None, typer.Option()] = None,
     since: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None,
@@ -49,11 +49,16 @@ def usage(
     per: Annotated[str, typer.Option(help="price per 1M or 1K tokens")] = "1M",
 ) -> None:
     """Usage and cost totals read from the ledger, grouped as asked."""
+    from unitcost.ledger.queries import Period
     from unitcost.ledger.store import open_store
     from unitcost.report.tables import usage_table
 
     if per not in ("1M", "1K"):
         raise InputError(f"--per: {per!r}; accepted: 1M, 1K")
+    groups = [g for g in group_by.split(",") if g]
+    if not groups:
+        raise InputError(f"--group-by: {group_by!r} names no column; accepted: {', '.join(GROUPS)}")
+    Period(since, until)  # bad or reversed dates fail before the ledger is opened
 
     if ledger is None:
         if config is None:
@@ -61,15 +66,18 @@ def usage(
         from unitcost.gateway.settings import load_settings
 
         ledger = load_settings(config).ledger.url
+    path = ledger.removeprefix("sqlite:///")
+    if path != ledger and path != ":memory:" and not Path(path).is_file():
+        # open_store would create it: the gateway's ledger must be, a query's must not be
+        raise InputError(f"--ledger: {ledger} does not exist; accepted: a ledger the gateway wrote")
     store = open_store(ledger)
     try:
-        rows = store.usage([g for g in group_by.split(",") if g], tenant, since, until)
+        rows = store.usage(groups, tenant, since, until)
     finally:
         store.close()
     if as_json:
         out.print_json(json.dumps(rows))
         return
-    groups = [g for g in group_by.split(",") if g]
     scale = 1_000_000 if per == "1M" else 1_000
     table = usage_table(rows, groups, f"usage from {ledger}", wide=wide, per=scale)
     out.print(table if rows else "the ledger has no rows for that selection")
@@ -99,4 +107,6 @@ def hash_key_cmd(key: Annotated[str, typer.Argument(help="an API key to store ha
     """Print the SHA-256 the gateway config stores for an API key (tenants[].key_sha256)."""
     from unitcost.gateway.settings import hash_key
 
+    if not key.strip():
+        raise InputError("KEY: empty; accepted: the API key a client sends, at least one character")
     print(hash_key(key))

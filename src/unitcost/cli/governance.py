@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from unitcost.cli._console import app, say
+from unitcost.cli._console import app, check_number, say
 
 __all__ = ["governance"]
 
@@ -35,6 +35,7 @@ def governance(
     from unitcost.gateway.settings import load_settings
     from unitcost.report.governance import governance_report, load_measurements
 
+    check_number("--max-age-days", max_age_days, low=0.0)
     settings = load_settings(config)
     report = governance_report(
         settings, load_measurements(measurements, max_age_days), config=str(config)

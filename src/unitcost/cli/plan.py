@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from unitcost.cli._console import app, out
+from unitcost.cli._console import app, check_number, out
 from unitcost.errors import InputError
 
 if TYPE_CHECKING:
@@ -98,8 +98,10 @@ def plan_cmd(
             if v is not None
         }
     )
-    if pue is not None and pue < 1:
-        raise InputError(f"--pue: {pue:g} is out of bounds; accepted: a number ≥ 1")
+    check_number("--power-cap-mw", power_cap_mw, low=0.0, strict=True)
+    check_number("--pue", pue, low=1.0)
+    check_number("--usd-per-mwh", usd_per_mwh, low=0.0)
+    check_number("--max-load", max_load, low=0.0, high=1.0, strict=True)
     spec = spec.model_copy(
         update={"facility": facility, **({"max_load": max_load} if max_load is not None else {})}
     )

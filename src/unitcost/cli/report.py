@@ -31,8 +31,8 @@ def _pairs(flag: str, items: list[str]) -> dict[str, int]:
     pairs: dict[str, int] = {}
     for item in items:
         name, _, value = item.partition("=")
-        if not name or not value.isdigit():
-            raise InputError(f"{flag}: {item!r} is not DEPLOYMENT=N (e.g. llama-8b=4)")
+        if not name or not value.isdigit() or int(value) == 0:
+            raise InputError(f"{flag}: {item!r} is not DEPLOYMENT=N with N ≥ 1 (e.g. llama-8b=4)")
         pairs[name] = int(value)
     return pairs
 
@@ -75,13 +75,10 @@ def report(
     from unitcost.report.ledger_report import write_ledger_report
     from unitcost.report.tables import fit_table
 
-    Period(since, until)  # bad dates fail before any work
+    Period(since, until)  # bad dates and counts fail before any work
+    fleet = _pairs("--replicas", replicas or [])
     url, settings = _ledger_url(ledger, config)
-    inputs = (
-        inputs_from_settings(settings, _pairs("--replicas", replicas or []))
-        if settings is not None
-        else ReportInputs()
-    )
+    inputs = inputs_from_settings(settings, fleet) if settings is not None else ReportInputs()
     for spec in reprice_on or []:
         parts = spec.split(":")
         if len(parts) not in (2, 3) or not all(parts):

@@ -53,7 +53,7 @@ def route_eval_cmd(
     ] = None,
     test_fraction: Annotated[float, typer.Option(help="share of groups held out")] = 0.25,
     split: Annotated[str, typer.Option(help="group (unseen subjects) or random")] = "group",
-    seed: Annotated[int, typer.Option()] = 0,
+    seed: Annotated[int, typer.Option(min=0)] = 0,
     num_results: Annotated[int, typer.Option(min=2, help="threshold bins, as RouteLLM")] = 10,
     plot: Annotated[Path | None, typer.Option(help="quality vs strong-call share, PNG")] = None,
     save_router: Annotated[Path | None, typer.Option(help="write the trained router here")] = None,

@@ -65,8 +65,11 @@ def as_float(value: Num) -> float:
 
 
 def fmt(value: Num, digits: int = 4) -> str:
-    """A figure for a source string: significant digits, no trailing noise."""
-    return f"{as_float(value):.{digits}g}"
+    """A figure for a source string: significant digits, no trailing noise, never 2.7e+04."""
+    v = as_float(value)
+    if abs(v) >= 1000:
+        return f"{v:,.0f}"
+    return str(np.format_float_positional(v, precision=digits, fractional=False, trim="-"))
 
 
 def plain(value: Any) -> Num:

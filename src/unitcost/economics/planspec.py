@@ -29,7 +29,7 @@ from unitcost.economics.capacity import Bucket, Candidate, replica_size
 from unitcost.economics.plan import Facility, PlanInputs
 from unitcost.economics.tco import HOURS_PER_YEAR, capital_recovery
 from unitcost.errors import CatalogLookupError, InputError, describe_validation_error
-from unitcost.yamlfile import parse_mapping
+from unitcost.yamlfile import parse_mapping, read_text
 
 __all__ = [
     "DEFAULT_HOST_WATTS",
@@ -50,7 +50,7 @@ HOST_WATTS_SOURCE = (
 
 
 class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class BucketSpec(_Spec):
@@ -129,9 +129,7 @@ def parse_plan(raw: object, origin: str = "plan") -> PlanSpec:
 
 def load_plan(path: str | Path) -> PlanSpec:
     p = Path(path)
-    if not p.is_file():
-        raise InputError(f"plan file {str(p)!r} does not exist")
-    return parse_plan(parse_mapping(p.read_text(encoding="utf-8"), str(p)), origin=p.name)
+    return parse_plan(parse_mapping(read_text(p, "plan file"), str(p)), origin=p.name)
 
 
 def _facility(cat: Catalog, spec: FacilitySpec) -> Facility:

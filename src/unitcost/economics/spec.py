@@ -25,7 +25,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from unitcost.economics.distributions import Range, point_value
 from unitcost.errors import InputError, describe_validation_error
-from unitcost.yamlfile import parse_mapping
+from unitcost.yamlfile import parse_mapping, read_text
 
 __all__ = [
     "DeploymentSpec",
@@ -50,7 +50,7 @@ def _bounded(low: float | None = None, high: float | None = None, strict: bool =
     accepted = (
         f"a number{' > ' if strict else ' ≥ '}{low:g}"
         if high is None and low is not None
-        else f"a number in [{low:g}, {high:g}]"
+        else f"a number in {'(' if strict else '['}{low:g}, {high:g}]"
     )
 
     def check(value: Number) -> Number:
@@ -67,11 +67,12 @@ def _bounded(low: float | None = None, high: float | None = None, strict: bool =
 NonNegative = Annotated[Number, _bounded(0.0)]
 Positive = Annotated[Number, _bounded(0.0, strict=True)]
 Share = Annotated[Number, _bounded(0.0, 1.0)]
+PositiveShare = Annotated[Number, _bounded(0.0, 1.0, strict=True)]
 AtLeastOne = Annotated[Number, _bounded(1.0)]
 
 
 class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class ListPriceSpec(_Spec):
@@ -139,7 +140,7 @@ class SelfHostedSpec(_Spec):
     prefill_overlap: Share | None = None
     serving_efficiency: Positive | None = None
     batching_efficiency: Share = 1.0
-    utilisation: Share = 0.5
+    utilisation: PositiveShare = 0.5
     throughput: MeasuredThroughput | None = None
     #: what the tokens sell for, for a gross margin (`<deployment>.gross_margin`)
     sell_input_usd_per_m: NonNegative | None = None
@@ -242,7 +243,7 @@ class TrainingSpec(_Spec):
 
 class MonteCarloSpec(_Spec):
     samples: int = Field(10_000, ge=1)
-    seed: int = 0
+    seed: int = Field(0, ge=0)
 
 
 class Scenario(_Spec):
@@ -284,7 +285,5 @@ def parse_scenario(raw: Any, origin: str = "scenario") -> Scenario:
 
 def load_scenario(path: str | Path) -> Scenario:
     p = Path(path)
-    if not p.is_file():
-        raise InputError(f"scenario file {str(p)!r} does not exist")
-    raw = parse_mapping(p.read_text(encoding="utf-8"), str(p))
+    raw = parse_mapping(read_text(p, "scenario file"), str(p))
     return parse_scenario(raw, origin=p.name)

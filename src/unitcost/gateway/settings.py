@@ -36,7 +36,7 @@ from unitcost.errors import InputError, describe_validation_error
 from unitcost.guard.config import GuardConfig
 from unitcost.routing.classes import WorkloadClassConfig
 from unitcost.routing.config import RouteConfig
-from unitcost.yamlfile import parse_mapping
+from unitcost.yamlfile import parse_mapping, read_text
 
 __all__ = [
     "ApiKeyConfig",
@@ -59,7 +59,7 @@ def hash_key(key: str) -> str:
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class ApiKeyConfig(_Section):
@@ -194,7 +194,11 @@ class AttributionHeaders(_Section):
 
 class GatewaySettings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="UNITCOST_", env_nested_delimiter="__", extra="forbid", frozen=True
+        env_prefix="UNITCOST_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+        allow_inf_nan=False,
     )
 
     host: str = "127.0.0.1"
@@ -303,9 +307,7 @@ def load_settings(path: str | Path | None = None, **values: Any) -> GatewaySetti
     raw: dict[str, Any] = {}
     if path is not None:
         p = Path(path)
-        if not p.is_file():
-            raise InputError(f"--config: {str(p)!r} does not exist")
-        raw = parse_mapping(expand_variables(p.read_text(encoding="utf-8"), str(p)), str(p))
+        raw = parse_mapping(expand_variables(read_text(p, "--config"), str(p)), str(p))
     raw.update(values)
     try:
         return GatewaySettings(**raw)

@@ -234,7 +234,7 @@ def estimate_view(result: Result, *, wide: bool = False) -> RenderableType:
                 f"{as_float(p.requests):,.0f}",
                 money_cols["revenue"][i],
                 money_cols["cogs"][i],
-                f"{as_float(p.gross_margin) * 100:.1f}%",
+                quantity("gross_margin", as_float(p.gross_margin)),
                 *(money_cols[k][i] for k in ("inference", "eval_safety", "training", "fixed")),
             ]
             for i, p in enumerate(pnls)
@@ -244,16 +244,23 @@ def estimate_view(result: Result, *, wide: bool = False) -> RenderableType:
 
 
 def percentile_table(mc: MonteCarlo, *, wide: bool = False) -> RenderableType:
-    rows = [
-        [output_label(name), *(quantity(name, p[k], unit=False) for k in ("p5", "p50", "p95"))]
-        for name, p in mc.percentiles().items()
-    ]
+    rows = [[output_label(name), *_percentiles(name, p)] for name, p in mc.percentiles().items()]
     return fit_table(
         f"Monte-Carlo: {mc.samples:,} draws, seed {mc.seed}",
         [("output", None), ("P5", None), ("P50", None), ("P95", None)],
         rows,
         wide=wide,
     )
+
+
+def _percentiles(name: str, p: dict[str, float]) -> list[str]:
+    """P5, P50, P95 in the output's unit; dollars at one precision across the row."""
+    values = [p[k] for k in ("p5", "p50", "p95")]
+    cells = [quantity(name, v, unit=False) for v in values]
+    if all(c.startswith("$") for c in cells):
+        scale = 1000.0 if "usd_per_1k" in name.rsplit(".", 1)[-1] else 1.0  # shown per 1M
+        cells = usd_column([v * scale for v in values])
+    return cells
 
 
 def tornado_table(

@@ -14,7 +14,9 @@ model files by their question text, never by position.
 from __future__ import annotations
 
 import csv
+import io
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +24,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from unitcost.errors import InputError
+from unitcost.yamlfile import read_text
 
 __all__ = ["ROUTELLM_PRICES", "Outcomes", "load_outcomes"]
 
@@ -89,11 +92,14 @@ def _truthy(value: str, where: str = "score") -> float:
     if v in ("false", "0", "no", ""):
         return 0.0
     try:
-        return float(v)
+        score = float(v)
     except ValueError:
+        score = float("nan")
+    if not math.isfinite(score):
         raise InputError(
-            f"{where}: {value!r} is not a score; accepted: true/false, 1/0 or a number"
-        ) from None
+            f"{where}: {value!r} is not a score; accepted: true/false, 1/0 or a finite number"
+        )
+    return score
 
 
 def load_routellm_mmlu(folder: Path) -> Outcomes:
@@ -182,20 +188,26 @@ def load_pricing_reversal(folder: Path) -> Outcomes:
 
 
 def load_table(path: Path) -> Outcomes:
+    text = read_text(path, "--data")
     if path.suffix == ".jsonl":
-        rows = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+        rows = [
+            _json_line(line, f"--data: {path.name} line {n}")
+            for n, line in enumerate(text.splitlines(), 1)
+            if line.strip()
+        ]
     else:
-        with path.open(newline="", encoding="utf-8") as f:
-            rows = list(csv.DictReader(f))
+        rows = list(csv.DictReader(io.StringIO(text, newline="")))
     if not rows or "prompt" not in rows[0]:
         raise InputError(f"{path.name}: needs a 'prompt' column and one score column per model")
     models = [k for k in rows[0] if k not in ("prompt", "group") and not k.startswith("cost:")]
     scores = {
-        m: np.asarray([_truthy(str(r[m]), f"{path.name}: column {m!r}") for r in rows])
+        m: np.asarray([_truthy(_cell(r, m, path.name), f"{path.name}: column {m!r}") for r in rows])
         for m in models
     }
     costs = {
-        k.removeprefix("cost:"): np.asarray([float(r[k]) for r in rows])
+        k.removeprefix("cost:"): np.asarray(
+            [_cost(r[k], f"{path.name}: column {k!r}") for r in rows]
+        )
         for k in rows[0]
         if k.startswith("cost:")
     }
@@ -222,3 +234,33 @@ def load_outcomes(path: str | Path) -> Outcomes:
         f"--data: {str(p)!r} is not a RouteLLM MMLU folder, a pricing-reversal folder, or a "
         ".csv/.jsonl file with a prompt column and one score column per model"
     )
+
+
+def _cost(value: object, where: str) -> float:
+    try:
+        cost = float(str(value))
+    except ValueError:
+        cost = float("nan")
+    if not math.isfinite(cost) or cost < 0:
+        raise InputError(f"{where}: {value!r} is not a cost; accepted: a number of dollars ≥ 0")
+    return cost
+
+
+def _json_line(line: str, where: str) -> dict[str, object]:
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError:
+        raise InputError(f"{where} is not JSON; accepted: one JSON object per line") from None
+    if not isinstance(row, dict):
+        raise InputError(f"{where} is a {type(row).__name__}; accepted: a JSON object")
+    return row
+
+
+def _cell(row: dict[str, object], column: str, origin: str) -> str:
+    value = row.get(column)
+    if value is None:  # csv gives None for a short row, which an unclosed quote makes
+        raise InputError(
+            f"{origin}: column {column!r}: a row has no value (a short row or an unclosed quote); "
+            "accepted: one value per column in every row"
+        )
+    return str(value)

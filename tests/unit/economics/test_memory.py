@@ -37,7 +37,7 @@ def test_a_kv_cache_that_cannot_fit_names_the_batch_and_the_largest_that_fits() 
             )
         )
     message = exc.value.message
-    assert message.startswith(f"batch_size: batch {most + 50} × 1250 tokens of llama-3.3-70b")
+    assert message.startswith(f"batch_size: batch {most + 50:,} × 1,250 tokens of llama-3.3-70b")
     assert "GB of KV cache" in message and f"the largest batch that fits is {most:,}" in message
     roofline(
         RooflineInputs(

@@ -61,7 +61,7 @@ def base(**deployment: object) -> dict[str, object]:
         ({"name": "t", "deployments": {}}, r"deployments: .*at least 1"),
         (
             base(self_hosted={"accelerator": "H100", "model": "llama-3.1-8b", "utilisation": 1.5}),
-            r"utilisation.*1.5 is out of bounds; accepted: a number in \[0, 1\]",
+            r"utilisation.*1.5 is out of bounds; accepted: a number in \(0, 1\]",
         ),
     ],
 )

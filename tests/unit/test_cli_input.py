@@ -1,0 +1,152 @@
+"""Files and numbers a user can get wrong, on every command that reads them: exit 2, one line
+naming the input, never a traceback."""
+
+from pathlib import Path
+
+import pytest
+
+from tests.unit.test_cli import run
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+SELF_HOSTED = ("estimate", "--accelerator", "H100-SXM", "--model", "llama-3.1-8b")
+SELF_HOSTED += ("--precision", "fp8", "--lease-usd-per-hour")
+
+
+def fails_cleanly(*args: str) -> str:
+    proc = run(*args)
+    assert proc.returncode == 2, (proc.returncode, proc.stderr)
+    assert "Traceback" not in proc.stderr
+    return proc.stderr.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        (["estimate", "--scenario"], "scenario file: '{p}' is not UTF-8 text"),
+        (["plan"], "plan file: '{p}' is not UTF-8 text"),
+        (["usage", "--config"], "--config: '{p}' is not UTF-8 text"),
+        (["route-eval", "--weak", "W", "--strong", "S", "--data"], "--data: '{p}' is not UTF-8"),
+    ],
+)
+def test_a_file_that_is_not_utf8_is_named(
+    tmp_path: Path, command: list[str], expected: str
+) -> None:
+    path = tmp_path / "in.csv"
+    path.write_bytes(b"\xff\xfe\x00garbage")
+    assert expected.format(p=path) in fails_cleanly(*command, str(path))
+
+
+def test_a_directory_where_a_file_goes_is_named(tmp_path: Path) -> None:
+    assert "is a directory" in fails_cleanly("estimate", "--scenario", str(tmp_path))
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+def test_a_figure_must_be_finite(value: str) -> None:
+    line = fails_cleanly(*SELF_HOSTED, value)
+    assert "lease_usd_per_hour" in line and "finite" in line
+
+
+def test_zero_utilisation_is_refused_not_divided_by() -> None:
+    line = fails_cleanly(*SELF_HOSTED, "2.49", "--utilisation", "0")
+    assert "utilisation" in line and "(0, 1]" in line
+
+
+def test_a_negative_seed_is_refused() -> None:
+    proc = run("scenario", str(EXAMPLES / "feature-pnl.yaml"), "--seed", "-1")
+    assert proc.returncode == 2 and "--seed" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("target", ["{d}", "/proc/unitcost-test/x.png"])
+def test_an_unwritable_output_is_one_line(tmp_path: Path, target: str) -> None:
+    out = target.format(d=tmp_path)
+    line = fails_cleanly("scenario", str(EXAMPLES / "feature-pnl.yaml"), "--plot", out)
+    assert line.startswith(f"error: {out}: ") and "; accepted: a" in line
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "expected"),
+    [
+        ("c.csv", "prompt,W,S,cost:S\nq1,1,0,abc\nq2,0,1,0.1\n", "column 'cost:S': 'abc' is not"),
+        ("n.csv", "prompt,W,S\nq1,nan,0\nq2,0,1\n", "column 'W': 'nan' is not a score"),
+        ("q.csv", 'prompt,W,S\n"q1,1,0\nq2,0,1\n', "q.csv: column 'W': a row has no value"),
+        ("b.jsonl", '{"prompt": "a", "W": 1, "S": 0}\n{"prompt"\n', "b.jsonl line 2 is not JSON"),
+        ("l.jsonl", "[1, 2]\n", "l.jsonl line 1 is a list"),
+    ],
+)
+def test_bad_outcome_files_name_the_cell(
+    tmp_path: Path, name: str, content: str, expected: str
+) -> None:
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    args = ("route-eval", "--data", str(path), "--weak", "W", "--strong", "S", "--split", "random")
+    assert expected in fails_cleanly(*args)
+
+
+@pytest.mark.parametrize(
+    ("flag", "value"),
+    [
+        ("--power-cap-mw", "-1"),
+        ("--power-cap-mw", "nan"),
+        ("--power-cap-mw", "inf"),
+        ("--usd-per-mwh", "-5"),
+        ("--pue", "nan"),
+        ("--max-load", "0"),
+    ],
+)
+def test_plan_flags_are_checked_like_the_file(flag: str, value: str) -> None:
+    plan = str(EXAMPLES / "plans" / "llama-70b-fleet.yaml")
+    line = fails_cleanly("plan", plan, flag, value)
+    assert line.startswith(f"error: {flag}: {value} is out of bounds; accepted: a finite number")
+
+
+@pytest.mark.parametrize("value", ["-5", "nan"])
+def test_governance_max_age_must_be_a_finite_age(value: str) -> None:
+    config = str(EXAMPLES / "gateway" / "portfolio-classes.yaml")
+    assert "--max-age-days" in fails_cleanly(
+        "governance", "--config", config, "--max-age-days", value
+    )
+
+
+@pytest.mark.parametrize("item", ["llama-8b=0", "llama-8b=-2", "llama-8b=abc", "llama-8b"])
+def test_report_replicas_are_deployment_equals_a_count(tmp_path: Path, item: str) -> None:
+    line = fails_cleanly("report", "--ledger", f"sqlite:///{tmp_path}/l.db", "--replicas", item)
+    assert line.startswith("error: --replicas: ") and "N ≥ 1" in line
+
+
+def test_a_catalog_entry_reads_as_figures_not_python() -> None:
+    proc = run("catalog", "H100-SXM")
+    assert proc.returncode == 0, proc.stderr
+    assert "None" not in proc.stdout and "{'" not in proc.stdout
+    assert "(none)" in proc.stdout  # int4_tops: Hopper lists no INT4 rate
+    assert "low: $25,000.00" in proc.stdout
+
+
+def test_a_source_line_never_shows_scientific_notation() -> None:
+    proc = run("estimate", "--scenario", str(EXAMPLES / "llama-70b-h100-fleet.yaml"))
+    assert proc.returncode == 0, proc.stderr
+    assert "purchase_usd $" in proc.stdout and "e+0" not in proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--since", "2026-03-10", "--until", "2026-03-01"], "since: 2026-03-10 is after until"),
+        (["--group-by", ","], "--group-by: ',' names no column; accepted: tenant, key_id"),
+        ([], "l.db does not exist; accepted: a ledger the gateway wrote"),
+    ],
+)
+def test_usage_checks_its_options_before_the_ledger(
+    tmp_path: Path, args: list[str], expected: str
+) -> None:
+    ledger = tmp_path / "never" / "l.db"
+    assert expected in fails_cleanly("usage", "--ledger", f"sqlite:///{ledger}", *args)
+    assert not ledger.parent.exists()
+
+
+def test_an_empty_key_is_not_hashed() -> None:
+    assert "KEY: empty" in fails_cleanly("hash-key", "")
+
+
+def test_a_port_out_of_range_is_refused() -> None:
+    proc = run("serve", "--config", "gateway.yaml", "--port", "99999")
+    assert proc.returncode == 2 and "--port" in proc.stderr and "Traceback" not in proc.stderr
