@@ -150,3 +150,29 @@ def test_an_empty_key_is_not_hashed() -> None:
 def test_a_port_out_of_range_is_refused() -> None:
     proc = run("serve", "--config", "gateway.yaml", "--port", "99999")
     assert proc.returncode == 2 and "--port" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("card", "expected"),
+    [
+        ("H999:llama-3.1-8b", "unknown accelerator 'H999'; the catalog knows: "),
+        ("H100-SXM:llama-3.1-8b:fp3", "Input should be 'bf16'"),
+    ],
+)
+def test_a_bad_reprice_card_names_the_flag(tmp_path: Path, card: str, expected: str) -> None:
+    import sqlite3
+
+    ledger = tmp_path / "l.db"
+    sqlite3.connect(ledger).execute("CREATE TABLE usage (day TEXT)").connection.commit()
+    args = ("report", "--ledger", f"sqlite:///{ledger}", "--out", str(tmp_path / "r"))
+    line = fails_cleanly(*args, "--reprice-on", card)
+    assert line.startswith(f"error: --reprice-on: {card!r}: {expected}")
+
+
+def test_replay_prompts_fit_the_width_and_name_the_datasets() -> None:
+    proc = run("replay-prompts", "--dataset", "aime")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert len(lines) == 60 and all(len(line) <= 200 for line in lines)  # run() sets COLUMNS=200
+    assert any(line.endswith("…") for line in lines)
+    assert "accepted: aime, gpqa" in fails_cleanly("replay-prompts", "--dataset", "mmlu")

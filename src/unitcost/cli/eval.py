@@ -125,6 +125,7 @@ def run_cmd(
 
     for g in gate or []:
         parse_gate(g)
+    out.mkdir(parents=True, exist_ok=True)  # before the gateway starts, which writes there
     options = RunOptions(
         out=out,
         concurrency=concurrency,

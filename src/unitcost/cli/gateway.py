@@ -92,6 +92,9 @@ def replay_prompts(
     from unitcost.catalog.replay import load_replay_set
 
     data = load_replay_set()
+    known = sorted({q["dataset"] for q in data.questions.values()})
+    if dataset is not None and dataset not in known:
+        raise InputError(f"--dataset: unknown {dataset!r}; accepted: {', '.join(known)}")
     for qid, q in data.questions.items():
         if dataset and q["dataset"] != dataset:
             continue
@@ -99,7 +102,9 @@ def replay_prompts(
             print(json.dumps({"id": qid, "prompt": q["prompt"]}))
         else:
             question = q["prompt"].split("\n\n", 1)[-1]  # past the shared instructions
-            print(f"{qid}  {' '.join(question.split())[:100]}")
+            room = max(out.width, 80) - len(qid) - 2  # one line per prompt at the width
+            text = " ".join(question.split())
+            print(f"{qid}  {text if len(text) <= room else text[: room - 1] + '…'}")
 
 
 @app.command("hash-key")

@@ -87,7 +87,12 @@ def report(
                 "e.g. H100-SXM:llama-3.1-70b:fp8"
             )
         precision = parts[2] if len(parts) == 3 else "bf16"
-        inputs = inputs.with_card(catalog_card(parts[0], parts[1], precision))
+        try:
+            card = catalog_card(parts[0], parts[1], precision)
+        except InputError as exc:  # name the flag, not the card's internal path
+            reason = exc.message.split(": ", 1)[-1]
+            raise InputError(f"--reprice-on: {spec!r}: {reason}") from None
+        inputs = inputs.with_card(card)
     spec_plan = load_scenario(plan) if plan is not None else None
     rev = load_revenue_csv(revenue) if revenue is not None else None
     path = write_ledger_report(

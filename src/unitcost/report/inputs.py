@@ -19,11 +19,13 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Protocol
 
+from pydantic import ValidationError
+
 from unitcost.economics.breakdown import as_float
 from unitcost.economics.distributions import point_value
 from unitcost.economics.scenario import evaluate
 from unitcost.economics.spec import DeploymentSpec, WorkloadSpec, parse_scenario
-from unitcost.errors import InputError
+from unitcost.errors import InputError, describe_validation_error
 
 __all__ = [
     "Card",
@@ -213,16 +215,13 @@ def catalog_card(
 ) -> Card:
     """A self-hosted card for catalog hardware at the economics model's defaults (the
     catalog's rental midpoint, 50% utilisation): what-if pricing, cost only."""
-    spec = DeploymentSpec.model_validate(
-        {
-            "self_hosted": {
-                "accelerator": accelerator,
-                "model": model,
-                "precision": precision,
-                "accelerators": accelerators,
-            }
-        }
-    )
+    figures = {"accelerator": accelerator, "model": model, "precision": precision}
+    try:
+        spec = DeploymentSpec.model_validate(
+            {"self_hosted": {**figures, "accelerators": accelerators}}
+        )
+    except ValidationError as exc:
+        raise InputError(describe_validation_error(exc)) from None
     return _card(f"{accelerators}×{accelerator} {model}", spec, workload or WorkloadSpec())
 
 
