@@ -176,3 +176,9 @@ def test_replay_prompts_fit_the_width_and_name_the_datasets() -> None:
     assert len(lines) == 60 and all(len(line) <= 200 for line in lines)  # run() sets COLUMNS=200
     assert any(line.endswith("…") for line in lines)
     assert "accepted: aime, gpqa" in fails_cleanly("replay-prompts", "--dataset", "mmlu")
+
+
+def test_an_eval_out_that_cannot_be_made_fails_before_the_gateway_starts() -> None:
+    out = "/proc/unitcost-test/ev"
+    line = fails_cleanly("eval", "run", "replay", "--limit", "1", "--out", out)
+    assert line.startswith("error: /proc/unitcost-test: ")  # the parent mkdir could not make
