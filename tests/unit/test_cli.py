@@ -149,3 +149,33 @@ def test_a_long_note_wraps_under_its_label(capsys: pytest.CaptureFixture[str]) -
     assert len(lines) > 2 and lines[0].startswith("  note: word")
     assert all(x.startswith(" " * 8) and x[8] != " " for x in lines[1:])  # hung, not flush
     assert "/tmp/a/path/that/is/longer/than/forty/columns" in lines[-1]  # a path never splits
+
+
+def test_usage_wide_shows_every_column_past_the_terminal(tmp_path: Path) -> None:
+    from unitcost.ledger.record import UsageRecord, new_id
+    from unitcost.ledger.store import SQLiteStore
+
+    tenant = "acme-corporation-european-division-production"
+    ledger = tmp_path / "l.db"
+    store = SQLiteStore(str(ledger))
+    store.append(
+        [
+            UsageRecord(
+                id=new_id(), request_id=new_id(), ts=1.8e9, tenant=tenant,
+                endpoint="chat/completions", requested="m", deployment="m", status="ok",
+                http_status=200, stream=False, prompt_tokens=123_456, completion_tokens=7,
+            )
+        ]
+    )  # fmt: skip
+    store.close()
+    proc = subprocess.run(
+        [sys.executable, "-m", "unitcost", "usage", "--wide", "--ledger", f"sqlite:///{ledger}"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"COLUMNS": "80", "PATH": ""},  # a terminal of 80 columns
+    )
+    assert proc.returncode == 0, proc.stderr
+    head = next(line for line in proc.stdout.splitlines() if "requests" in line)
+    assert "reasoning tokens" in head and "estimated" in head
+    assert tenant in proc.stdout and "123,456" in proc.stdout  # nothing squeezed

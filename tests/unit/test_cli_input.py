@@ -2,6 +2,7 @@
 naming the input, never a traceback."""
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -43,12 +44,59 @@ def test_a_directory_where_a_file_goes_is_named(tmp_path: Path) -> None:
 @pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
 def test_a_figure_must_be_finite(value: str) -> None:
     line = fails_cleanly(*SELF_HOSTED, value)
-    assert "lease_usd_per_hour" in line and "finite" in line
+    assert line.startswith("error: --lease-usd-per-hour: ") and "finite" in line
 
 
 def test_zero_utilisation_is_refused_not_divided_by() -> None:
     line = fails_cleanly(*SELF_HOSTED, "2.49", "--utilisation", "0")
-    assert "utilisation" in line and "(0, 1]" in line
+    assert line.startswith("error: --utilisation: ") and "(0, 1]" in line
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        (["--example", "seed-article", "--accelerator", "H100-SXM"], "error: --accelerator: "),
+        (["--scenario", str(EXAMPLES / "feature-pnl.yaml"), "--input-tokens", "5"], "--input-"),
+        (["--accelerator", "H100-SXM", "--input-usd-per-m", "1"], "give one method's flags"),
+        (["--tco-usd-per-hour", "2", "--tokens-per-s", "9", "--stack", "vllm"], "--stack prices"),
+        (["--accelerator", "H100-SXM", "--composition", "add"], "--composition the seed method"),
+    ],
+)
+def test_estimate_refuses_flags_it_would_ignore(extra: list[str], expected: str) -> None:
+    assert expected in fails_cleanly("estimate", *extra)
+
+
+def test_owning_and_renting_at_once_is_refused_in_flags_and_files(tmp_path: Path) -> None:
+    line = fails_cleanly(*SELF_HOSTED, "2.49", "--purchase-usd", "30000")
+    assert "give --purchase-usd (to own) or --lease-usd-per-hour (to rent), not both" in line
+    scenario = tmp_path / "both.yaml"
+    scenario.write_text(
+        "name: both\nworkload: {input_tokens: 100, output_tokens: 10}\ndeployments:\n"
+        "  a: {self_hosted: {accelerator: H100-SXM, model: llama-3.1-8b,\n"
+        "      purchase_usd: 30000, lease_usd_per_hour: 2.49}}\n"
+    )
+    line = fails_cleanly("estimate", "--scenario", str(scenario))
+    assert "self_hosted: give purchase_usd (to own) or lease_usd_per_hour" in line
+
+
+def test_a_stack_without_calibration_points_is_said() -> None:
+    def said(*extra: str) -> str:
+        proc = run(*SELF_HOSTED, "2.49", *extra)
+        assert proc.returncode == 0, proc.stderr
+        return " ".join((proc.stdout + proc.stderr).split())
+
+    assert "stack 'tgi' has no calibration points (measured stacks: " in said("--stack", "tgi")
+    assert "no calibration points" not in said("--stack", "trtllm")
+
+
+@pytest.mark.parametrize("command", ["portfolio", "governance"])
+def test_a_misspelt_backend_is_refused_by_every_command(tmp_path: Path, command: str) -> None:
+    config = tmp_path / "gw.yaml"
+    config.write_text(
+        "deployments:\n  - {name: a, backend: opnai, options: {url: 'http://x/v1'}}\n"
+    )
+    line = fails_cleanly(command, "--config", str(config))
+    assert "deployments.0.backend: unknown 'opnai'; accepted: anthropic, local" in line
 
 
 def test_a_negative_seed_is_refused() -> None:
@@ -182,3 +230,63 @@ def test_an_eval_out_that_cannot_be_made_fails_before_the_gateway_starts() -> No
     out = "/proc/unitcost-test/ev"
     line = fails_cleanly("eval", "run", "replay", "--limit", "1", "--out", out)
     assert line.startswith("error: /proc/unitcost-test: ")  # the parent mkdir could not make
+
+
+def test_a_parquet_ledger_that_is_not_one_gets_one_line(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    (tmp_path / "junk.parquet").write_text("not parquet")
+    pq.write_table(pa.table({"a": [1, 2]}), tmp_path / "foreign.parquet")
+    for name, why in (("junk", "too small to be a Parquet file"), ("foreign", "column")):
+        url = f"parquet:///{tmp_path}/{name}.parquet"
+        line = fails_cleanly("export", "--ledger", url, "--out", str(tmp_path / "x.csv"))
+        assert line.startswith(f"error: --ledger: {url}: ") and why in line
+        assert line.endswith("accepted: the Parquet files `unitcost export --format rows` writes")
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["estimate", "--bogus"], "error: No such option: --bogus; see `"),
+        (["scenario"], "error: Missing argument 'file'; see `"),
+        (["bench", "http://127.0.0.1:9/v1"], "error: Missing option '--model'; see `"),
+        (["scenario", str(EXAMPLES / "feature-pnl.yaml"), "--samples", "0"], "'--samples': "),
+        (["estimate", "--accelerators", "two"], "error: Invalid value for '--accelerators': "),
+    ],
+)
+def test_flags_typer_refuses_get_the_same_one_line(args: list[str], expected: str) -> None:
+    proc = run(*args)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    assert expected in proc.stderr and "╭" not in proc.stderr
+    assert proc.stderr.rstrip().endswith(f"unitcost {args[0]} --help`")
+
+
+def test_help_and_exit_codes_pass_through() -> None:
+    assert run("--help").returncode == 0 and "Commands" in run("--help").stdout
+    bare = run()
+    assert bare.returncode == 2 and "Commands" in bare.stdout  # no command: the help
+
+
+def test_no_option_name_is_cut_in_any_help_at_80_columns() -> None:
+    from typer.main import get_command
+    from typer.testing import CliRunner
+
+    from unitcost.cli import app
+
+    root: Any = get_command(app)
+    paths = [[name] for name in root.commands]
+    paths += [
+        [name, sub]
+        for name, group in root.commands.items()
+        for sub in getattr(group, "commands", {})
+    ]
+    runner = CliRunner()
+    for path in paths:
+        result = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "80", "NO_COLOR": "1"})
+        assert result.exit_code == 0, (path, result.output)
+        assert max(len(line) for line in result.output.splitlines()) <= 80, path
+        assert "…" not in result.output, (
+            path,
+            [ln for ln in result.output.splitlines() if "…" in ln],
+        )

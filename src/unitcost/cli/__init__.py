@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import errno
 import sys
+from typing import Any, cast
+
+import typer
 
 from unitcost.cli import bench, demo, economics, engine, gateway, routing  # noqa: F401  (register commands)
 from unitcost.cli import eval as _eval  # noqa: F401  (`unitcost eval ...`)
@@ -20,10 +23,30 @@ from unitcost.errors import InputError, UnitcostError
 
 __all__ = ["app", "main"]
 
+# Typer raises click's exceptions (vendored in typer 0.29, click's own before): found
+# through a public class, so either works.
+ClickException = cast(
+    type[Exception],
+    next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException"),
+)
+
 
 def main() -> None:
     try:
-        app()
+        code = app(standalone_mode=False)
+    except ClickException as exc:
+        # A flag Typer itself refuses (unknown, missing, not a number, out of its range):
+        # the same one line as every other bad input, instead of a usage block and a box.
+        if type(exc).__name__ == "NoArgsIsHelpError":  # bare `unitcost`: the help was shown
+            sys.exit(2)
+        click_error: Any = exc
+        ctx = getattr(exc, "ctx", None)
+        hint = f"; see `{ctx.command_path} --help`" if ctx is not None else ""
+        print(f"error: {click_error.format_message().rstrip('.')}{hint}", file=sys.stderr)
+        sys.exit(click_error.exit_code)
+    except typer.Abort:
+        print("aborted", file=sys.stderr)
+        sys.exit(1)
     except UnitcostError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         sys.exit(2 if isinstance(exc, InputError) else 1)
@@ -39,3 +62,4 @@ def main() -> None:
         )
         print(f"error: {exc.filename}: {exc.strerror}; accepted: {accepted}", file=sys.stderr)
         sys.exit(2)
+    sys.exit(code if isinstance(code, int) else 0)  # typer.Exit(1) returns its code here

@@ -5,12 +5,12 @@ from __future__ import annotations
 import math
 
 import typer
-from rich.console import Console
+from rich.console import Console, RenderableType
 
 from unitcost.errors import InputError
 from unitcost.report.fit import wrap_note
 
-__all__ = ["app", "check_number", "err", "out", "say"]
+__all__ = ["app", "check_number", "err", "out", "say", "show"]
 
 app = typer.Typer(
     help="What every AI token really costs, and the machinery that makes it cost less.",
@@ -30,6 +30,13 @@ def say(message: str, *, stderr: bool = False, hang: int | None = None) -> None:
     if hang is not None:
         message = wrap_note(message, console.width, hang)
     console.print(message, highlight=False, markup=False, soft_wrap=hang is not None)
+
+
+def show(table: RenderableType, wide: bool) -> None:
+    """A table on stdout: fitted to 80 columns, or with --wide at its natural width, past
+    the terminal's (rich would otherwise squeeze every column back into it)."""
+    console = Console(width=10_000) if wide else out
+    console.print(table)
 
 
 def check_number(

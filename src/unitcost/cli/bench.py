@@ -22,9 +22,15 @@ def bench(
     rate: Annotated[
         str | None, typer.Option(help="open-loop Poisson rates in req/s, e.g. 1,2,5")
     ] = None,
-    requests: Annotated[int | None, typer.Option(min=1, help="measured requests per level")] = None,
-    duration: Annotated[float | None, typer.Option(min=0.1, help="seconds per level")] = None,
-    warmup: Annotated[int, typer.Option(min=0, help="unmeasured requests before each level")] = 2,
+    requests: Annotated[
+        int | None, typer.Option(min=1, metavar="N", help="measured requests per level")
+    ] = None,
+    duration: Annotated[
+        float | None, typer.Option(min=0.1, metavar="S", help="seconds per level")
+    ] = None,
+    warmup: Annotated[
+        int, typer.Option(min=0, metavar="N", help="unmeasured requests before each level")
+    ] = 2,
     input_tokens: Annotated[int, typer.Option(help="synthetic prompt length (tokens)")] = 256,
     output_tokens: Annotated[int, typer.Option(help="max_tokens of each request")] = 128,
     dataset: Annotated[
@@ -33,11 +39,17 @@ def bench(
     tokenizer: Annotated[
         str | None, typer.Option(help="tiktoken:ENC, gguf:PATH or hf:PATH")
     ] = None,
-    ignore_eos: Annotated[bool, typer.Option(help="ask the server to ignore EOS (vLLM)")] = False,
+    ignore_eos: Annotated[
+        bool, typer.Option("--ignore-eos", help="ask the server to ignore EOS (vLLM)")
+    ] = False,
     api_key: Annotated[str | None, typer.Option(envvar="UNITCOST_BENCH_API_KEY")] = None,
-    slo: Annotated[str | None, typer.Option(help="e.g. ttft_p95=500ms,itl_p95=50ms")] = None,
+    slo: Annotated[
+        str | None, typer.Option(help="latency SLOs, comma-separated: ttft_p95=500ms, itl_p95=50ms")
+    ] = None,
     hardware: Annotated[str | None, typer.Option(help="catalog accelerator, e.g. H100-SXM")] = None,
-    gpus: Annotated[int, typer.Option(min=1, help="accelerators serving the endpoint")] = 1,
+    gpus: Annotated[
+        int, typer.Option(min=1, metavar="N", help="accelerators serving the endpoint")
+    ] = 1,
     catalog_model: Annotated[
         str | None, typer.Option(help="catalog model for the roofline")
     ] = None,
@@ -46,15 +58,15 @@ def bench(
     ] = "bf16",
     lease_usd_per_hour: Annotated[float | None, typer.Option(help="$/accelerator-hour")] = None,
     usd_per_hour: Annotated[float | None, typer.Option(help="$/hour of the whole replica")] = None,
-    pue: Annotated[float, typer.Option(min=1.0)] = 1.0,
-    electricity_usd_per_kwh: Annotated[float, typer.Option(min=0.0)] = 0.0,
+    pue: Annotated[float, typer.Option(min=1.0, metavar="PUE")] = 1.0,
+    electricity_usd_per_kwh: Annotated[float, typer.Option(min=0.0, metavar="USD")] = 0.0,
     utilisation: Annotated[float, typer.Option(help="share of paid hours at this load")] = 1.0,
     scenario: Annotated[
         str | None, typer.Option(help="price from a scenario's self_hosted TCO")
     ] = None,
     deployment: Annotated[str | None, typer.Option(help="which deployment of --scenario")] = None,
     out_dir: Annotated[
-        Path, typer.Option("--out", help="folder for bench.json/.csv/.png/.html")
+        Path, typer.Option("--out", help="folder for bench.json, .csv, .png and .html")
     ] = Path("bench-out"),
 ) -> None:
     """Drive an endpoint through load levels; TTFT, ITL, tokens/s, and $/1K at a latency SLO."""

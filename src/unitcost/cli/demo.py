@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from unitcost.cli._console import app, err, out, say
+from unitcost.cli._console import app, err, say, show
 
 
 @app.command()
@@ -20,7 +20,7 @@ def demo(
     report: Annotated[
         Path | None, typer.Option(help="write the run's ledger report here (default: beside it)")
     ] = None,
-    wide: Annotated[bool, typer.Option(help="every column, past 80")] = False,
+    wide: Annotated[bool, typer.Option("--wide", help="every column, past 80")] = False,
 ) -> None:
     """Run the gateway on its embedded default and print what each deployment cost."""
     from unitcost.demo import routing_summary, run_demo
@@ -42,7 +42,7 @@ def demo(
         for s in result.deployments.values()
     ]
     title = "unitcost demo: per deployment, read back from the ledger"
-    out.print(demo_table(title, rows, wide=wide))
+    show(demo_table(title, rows, wide=wide), wide)
     for s in result.deployments.values():
         say(f"  {s.name}: priced by {s.price_origin}", hang=4)
     summary = routing_summary(result)

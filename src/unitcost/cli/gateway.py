@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from unitcost.cli._console import app, out
+from unitcost.cli._console import app, out, say, show
 from unitcost.errors import InputError
 from unitcost.ledger.record import GROUPS
 
@@ -45,7 +45,7 @@ def usage(
     since: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None,
     until: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
-    wide: Annotated[bool, typer.Option(help="every column, past 80")] = False,
+    wide: Annotated[bool, typer.Option("--wide", help="every column, past 80")] = False,
     per: Annotated[str, typer.Option(help="price per 1M or 1K tokens")] = "1M",
 ) -> None:
     """Usage and cost totals read from the ledger, grouped as asked."""
@@ -80,13 +80,16 @@ def usage(
         return
     scale = 1_000_000 if per == "1M" else 1_000
     table = usage_table(rows, groups, f"usage from {ledger}", wide=wide, per=scale)
-    out.print(table if rows else "the ledger has no rows for that selection")
+    if not rows:
+        say("the ledger has no rows for that selection")
+        return
+    show(table, wide)
 
 
 @app.command("replay-prompts")
 def replay_prompts(
     dataset: Annotated[str | None, typer.Option(help="gpqa or aime")] = None,
-    full: Annotated[bool, typer.Option(help="print whole prompts as JSON lines")] = False,
+    full: Annotated[bool, typer.Option("--full", help="print whole prompts as JSON lines")] = False,
 ) -> None:
     """The prompts the replay backend has recorded answers for."""
     from unitcost.catalog.replay import load_replay_set

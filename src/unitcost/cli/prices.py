@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from unitcost.cli._console import app, out, say
+from unitcost.cli._console import app, out, say, show
 from unitcost.errors import InputError
 
 __all__ = ["prices_app"]
@@ -31,7 +31,7 @@ def check(
     max_age_days: Annotated[int, typer.Option(min=0, help="older than this is stale")] = 90,
     today: Annotated[str | None, typer.Option(help="YYYY-MM-DD (default: today, UTC)")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
-    wide: Annotated[bool, typer.Option(help="add each price's origin")] = False,
+    wide: Annotated[bool, typer.Option("--wide", help="add each price's origin")] = False,
 ) -> None:
     """List each deployment's price: where from, as of when, and whether it is a problem."""
     from rich.table import Table
@@ -78,7 +78,7 @@ def check(
                 r.status,
             ]
             table.add_row(*cells, *([r.origin] if wide else []))
-        out.print(table)
+        show(table, wide)
         for r in rows:
             if r.status == "missing":
                 say(f"{r.deployment}: price missing: {r.origin}")

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from unitcost.cli._console import app, out, say
+from unitcost.cli._console import app, say, show
 from unitcost.errors import InputError
 
 __all__: list[str] = []
@@ -61,7 +61,7 @@ def report(
     out_dir: Annotated[Path, typer.Option("--out", help="folder for index.html, PNG, CSV")] = Path(
         "unitcost-report"
     ),
-    wide: Annotated[bool, typer.Option(help="print every column, past 80")] = False,
+    wide: Annotated[bool, typer.Option("--wide", help="print every column, past 80")] = False,
 ) -> None:
     """Write the ledger report: spend, unit cost, savings, budgets, P&L, fleet, re-pricing."""
     from unitcost.economics.spec import load_scenario
@@ -102,15 +102,8 @@ def report(
 
     with (out_dir / "scorecard.csv").open(encoding="utf-8") as f:
         rows = [r for r in csv.reader(f)][1:]
-    out.print(
-        fit_table(
-            "scorecard",
-            [("signal", None), ("value", None), ("source", None)],
-            rows,
-            wide=wide,
-            left=3,
-        )
-    )
+    header: list[tuple[str, str | None]] = [("signal", None), ("value", None), ("source", None)]
+    show(fit_table("scorecard", header, rows, wide=wide, left=3), wide)
     print(f"report: {path}")  # plain print: a long path must not be folded
     say("  (charts as PNG and every table as CSV beside it)")
 

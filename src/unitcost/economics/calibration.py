@@ -46,6 +46,7 @@ __all__ = [
     "Calibration",
     "Residual",
     "calibrate",
+    "calibrated_stacks",
     "efficiency",
     "fit_points",
     "load_points",
@@ -249,6 +250,10 @@ def previous_defaults_error(catalog: Catalog | None = None) -> float:
 def efficiency(vendor: str, precision: str, stack: str | None = None) -> Efficiency:
     """The calibrated efficiencies for a deployment (see economics/efficiency.py)."""
     return lookup(calibrate().fit, vendor, precision, stack)
+
+
+def calibrated_stacks() -> tuple[str, ...]:
+    return calibrate().fit.stacks
 
 
 def training_efficiency(accelerator: str, vendor: str) -> tuple[float, str]:

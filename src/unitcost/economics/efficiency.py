@@ -55,6 +55,12 @@ class Fit:
     overlap: float
     collective_latency_s: float
 
+    @property
+    def stacks(self) -> tuple[str, ...]:
+        """The serving stacks some fitted point was measured on."""
+        keys = [k for k, _ in (*self.mfu, *self.mbu, *self.serving)]
+        return tuple(sorted({k[2] for k in keys} - {"any", "other"}))
+
 
 @dataclass(frozen=True)
 class Efficiency:

@@ -24,7 +24,7 @@ from typing import Any
 from unitcost.catalog import Accelerator, Catalog, ModelShape, cite
 from unitcost.economics.batch import BatchChoice, choose_batch
 from unitcost.economics.breakdown import Num, as_float
-from unitcost.economics.calibration import efficiency
+from unitcost.economics.calibration import calibrated_stacks, efficiency
 from unitcost.economics.distributions import point_value
 from unitcost.economics.efficiency import Efficiency
 from unitcost.economics.roofline import RooflineInputs, Throughput, roofline
@@ -212,6 +212,11 @@ def price_self_hosted(
         notes.append(f"{choice.reason} (set batch_size to override)")
     if spec.throughput is None:
         notes.append(f"efficiencies {eff.source}")
+        if spec.stack is not None and spec.stack not in (known := calibrated_stacks()):
+            notes.append(
+                f"stack {spec.stack!r} has no calibration points (measured stacks: "
+                f"{', '.join(known)}); the efficiencies above come from other stacks' points"
+            )
     batching = sample(f"{p}.batching_efficiency", spec.batching_efficiency)
     utilisation = sample(f"{p}.utilisation", spec.utilisation)
     replicas = float(spec.accelerators)

@@ -147,7 +147,9 @@ class SelfHostedSpec(_Spec):
     sell_output_usd_per_m: NonNegative | None = None
 
     @model_validator(mode="after")
-    def _one_electricity_unit(self) -> SelfHostedSpec:
+    def _one_of_each(self) -> SelfHostedSpec:
+        if self.purchase_usd is not None and self.lease_usd_per_hour is not None:
+            raise ValueError("give purchase_usd (to own) or lease_usd_per_hour (to rent), not both")
         if self.electricity_usd_per_kwh is not None and self.electricity_usd_per_mwh is not None:
             raise ValueError("give electricity_usd_per_kwh or electricity_usd_per_mwh, not both")
         if (self.sell_input_usd_per_m is None) != (self.sell_output_usd_per_m is None):

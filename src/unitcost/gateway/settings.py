@@ -28,7 +28,15 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from unitcost.economics.spec import DeploymentSpec, WorkloadSpec
@@ -144,6 +152,18 @@ class DeploymentConfig(_Section):
     max_output_tokens: int | None = Field(
         None, ge=1, description="max_tokens is clamped to this (and sent when absent)"
     )
+
+    @field_validator("backend")
+    @classmethod
+    def _known_backend(cls, kind: str) -> str:
+        # checked here, not only when `serve` builds the upstreams, so every command that
+        # reads a gateway config (portfolio, governance, report) refuses a misspelt kind
+        from unitcost.gateway.upstreams.registry import BACKENDS, BUILTIN
+
+        if kind not in BUILTIN and kind not in BACKENDS:
+            accepted = ", ".join(sorted({*BUILTIN, *BACKENDS}))
+            raise ValueError(f"unknown {kind!r}; accepted: {accepted}")
+        return kind
 
 
 class SemanticCacheConfig(_Section):

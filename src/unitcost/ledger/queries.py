@@ -468,16 +468,27 @@ class _DuckDBReader:
                 f"CREATE VIEW usage AS SELECT * FROM read_parquet([{listed}], union_by_name=true)"
             )
         except duckdb.Error as exc:
-            raise LedgerError(f"ledger {self.url}: cannot read ({exc})") from None
+            raise InputError(  # the files named are not a ledger: the user's to fix (exit 2)
+                f"--ledger: {self.url}: cannot read ({_first_line(exc)}); accepted: the Parquet "
+                "files `unitcost export --format rows` writes"
+            ) from None
 
     def run(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         try:
             return self.conn.execute(sql, list(args)).fetchall()
         except self._error as exc:
-            raise LedgerError(f"ledger {self.url}: query failed ({exc})") from None
+            raise InputError(
+                f"--ledger: {self.url}: query failed ({_first_line(exc)}); accepted: the Parquet "
+                "files `unitcost export --format rows` writes"
+            ) from None
 
     def close(self) -> None:
         self.conn.close()
+
+
+def _first_line(exc: Exception) -> str:
+    """DuckDB's message without the SQL it quotes beneath it (LINE 1: ... ^)."""
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 def open_reader(url: str) -> Reader:

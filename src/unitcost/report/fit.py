@@ -20,6 +20,12 @@ __all__ = ["WIDTH", "fit_table", "usage_table", "usd_column", "wrap_note"]
 
 #: what every human table fits unless the user asks for --wide
 WIDTH = 80
+#: the narrowest a text column folds to before columns move behind --wide
+FOLD = 16
+#: the longest word (a tenant's or deployment's name) kept whole
+NAME = 24
+#: the widest a text column grows with --wide (a source line folds past it)
+WIDE_TEXT = 60
 
 
 def wrap_note(text: str, width: int = WIDTH, indent: int = 4) -> str:
@@ -50,31 +56,41 @@ def fit_table(
     names = [h for h, _ in header]
     cells = [list(r) for r in rows]
 
+    def widths(heads: Sequence[str], k: int) -> list[int]:
+        # Numbers keep their width. Text columns (the first `left`) give way, widest first,
+        # folding at spaces down to FOLD characters; a word up to NAME characters long (a
+        # tenant's or deployment's name) is never split, a longer one folds like a phrase.
+        texts = [(heads[i], *(r[i] for r in cells)) for i in range(k)]
+        ws = [max(len(x) for x in column) for column in texts]
+        floor = {}
+        for i in range(min(left, k)):
+            word = max(len(w) for x in texts[i] for w in (x.split() or [""]))
+            floor[i] = min(ws[i], max(FOLD, word) if word <= NAME else FOLD)
+        while sum(ws) + 3 * k + 1 > width:  # padding and a separator (3) each
+            give = [i for i in floor if ws[i] > floor[i]]
+            if not give:
+                break
+            ws[max(give, key=lambda i: ws[i])] -= 1
+        return ws
+
     def build(heads: Sequence[str], k: int) -> Table:
         t = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-        for i in range(k):
+        for i, w in enumerate(widths(heads, k)):
+            is_text = i < left
             t.add_column(
                 heads[i],
-                justify="left" if i < left else "right",
-                no_wrap=i >= left,
+                justify="left" if is_text else "right",
+                no_wrap=not is_text,
                 overflow="fold",
+                min_width=None if is_text else w,
+                max_width=(WIDE_TEXT if wide else w) if is_text else None,
             )
         for r in cells:
             t.add_row(*r[:k])
         return t
 
     def need(heads: Sequence[str], k: int) -> int:
-        # text columns (the first `left`) may fold to 16 characters, never inside a word;
-        # each column costs its padding and a separator (3)
-        total = 1
-        for i in range(k):
-            texts = [heads[i], *(r[i] for r in cells)]
-            natural = max(len(x) for x in texts)
-            if i < left:
-                word = max(len(w) for x in texts for w in (x.split() or [""]))
-                natural = max(word, min(natural, 16))
-            total += natural + 3
-        return total
+        return sum(widths(heads, k)) + 3 * k + 1
 
     heads = list(names)
     legend: list[str] = []

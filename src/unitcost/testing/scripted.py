@@ -50,12 +50,17 @@ def error(status: int, message: str = "scripted failure") -> MemoryReply:
     return MemoryReply(status, orjson.dumps({"error": {"message": message, "type": "x"}}))
 
 
-def events(*payloads: dict[str, Any] | bytes, delay_s: float = 0.0) -> MemoryReply:
-    """A stream of `data:` events; bytes go out as they are (for malformed streams)."""
+Event = dict[str, Any] | bytes
+
+
+def events(*payloads: Event | tuple[float, Event], delay_s: float = 0.0) -> MemoryReply:
+    """A stream of `data:` events, each `delay_s` after the one before (or `(seconds, event)`
+    for one event of its own pace); bytes go out as they are (for malformed streams)."""
     out = []
-    for p in payloads:
+    for item in payloads:
+        delay, p = item if isinstance(item, tuple) else (delay_s, item)
         data = p if isinstance(p, bytes) else b"data: " + orjson.dumps(p) + b"\n\n"
-        out.append((delay_s, data))
+        out.append((delay, data))
     return MemoryReply(200, b"", out)
 
 

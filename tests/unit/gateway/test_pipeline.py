@@ -46,21 +46,28 @@ class Run:
         assert isinstance(upstream, ScriptedUpstream)
         return upstream
 
-    async def post(self, body: dict[str, Any], key: str = KEY) -> tuple[int, dict[str, str], bytes]:
+    async def post(
+        self, body: dict[str, Any], key: str = KEY, leave_on: bytes | None = None
+    ) -> tuple[int, dict[str, str], bytes]:
+        """One request; with `leave_on`, the client hangs up once it has received those
+        bytes (as the openai SDK does on an error event), else it stays to the end."""
         raw = orjson.dumps(body)
         sent: list[dict[str, Any]] = []
         delivered = False
+        gone = asyncio.Event()
 
         async def receive() -> dict[str, Any]:
             nonlocal delivered
             if not delivered:
                 delivered = True
                 return {"type": "http.request", "body": raw, "more_body": False}
-            await asyncio.Event().wait()  # the client stays connected
+            await gone.wait()
             return {"type": "http.disconnect"}
 
         async def send(message: dict[str, Any]) -> None:
             sent.append(message)
+            if leave_on is not None and leave_on in message.get("body", b""):
+                gone.set()
 
         scope = {
             "type": "http",
@@ -172,6 +179,24 @@ def test_a_stream_without_done_ends_with_an_error_event(run) -> None:  # type: i
     (status, _, body), rows = drive(r, go)
     assert status == 200 and b"without [DONE]" in body and body.endswith(b"data: [DONE]\n\n")
     assert rows[0].status == "upstream_error"
+
+
+def test_a_client_that_leaves_on_the_upstreams_error_event_records_the_upstream_error(run) -> None:  # type: ignore[no-untyped-def]
+    r = run()
+    token = {"choices": [{"index": 0, "delta": {"content": "Hel"}, "finish_reason": None}]}
+    failure = {"error": {"message": "the model crashed", "type": "server_error"}}
+
+    async def go() -> Any:
+        # the upstream sends its error event and would end its stream only much later; the
+        # client hangs up as soon as the error event reaches it
+        r.upstream("a").replies = [events(token, failure, (30.0, b"data: [DONE]\n\n"))]
+        return await r.post({**HI, "stream": True}, leave_on=b"the model crashed"), r.rows()
+
+    (status, _, body), rows = drive(r, go)
+    assert status == 200 and b"the model crashed" in body
+    assert [(x.status, x.error) for x in rows] == [
+        ("upstream_error", "upstream sent an error event mid-stream")
+    ]
 
 
 def test_a_refused_budget_is_a_zero_cost_row_and_the_upstream_is_never_called(run) -> None:  # type: ignore[no-untyped-def]

@@ -142,3 +142,19 @@ def test_scenario_tables_fit_80_columns_and_wide_shows_all() -> None:
     revenue = [x.split()[-1] for x in _render(percentile_table(mc)) if "revenue" in x]
     assert revenue and all(r.startswith("$") for r in revenue)
     assert any("P95" in x for x in _render(percentile_table(mc, wide=True), width=120))
+
+
+def test_a_long_name_folds_instead_of_hiding_the_numbers() -> None:
+    long = "acme-corporation-european-division-production"  # one 45-character word
+    lines = _render(usage_table([{**ROWS[0], "tenant": long}, ROWS[1]], ["tenant"], "usage"))
+    assert max(len(x) for x in lines) <= 80
+    text = "\n".join(lines)
+    assert "$23.9500" in text and "$11.7114" in text  # cost and $/1M tokens still shown
+    assert long not in text and long[:16] in text  # folded, not cut
+
+
+def test_names_up_to_24_characters_are_never_split() -> None:
+    rows = [{**r, "deployment": r["deployment"] + "-eu-w"} for r in ROWS]  # 27 and 18
+    text = "\n".join(_render(usage_table(rows, ["tenant", "feature", "deployment"], "usage")))
+    assert "smollm2-local-eu-w" in text  # 18: whole
+    assert "gemini-3.1-pro-preview-eu-w" not in text  # 27: folded

@@ -32,6 +32,7 @@ from unitcost.wire.usage import StreamMeter
 __all__ = ["StreamResult", "relay_stream", "respond"]
 
 Finish = Callable[[UsageRecord], None]
+_ERROR_EVENT = "upstream sent an error event mid-stream"
 
 
 async def respond(
@@ -154,6 +155,12 @@ async def relay_stream(
         row.status, row.error = RowStatus.GATEWAY_ERROR, "the gateway stopped mid-stream"
         finish(row)
         raise asyncio.CancelledError
+    if client_gone and meter.error is not None:
+        # The upstream's error event reached the client, which then hung up (the openai SDK
+        # raises on it and closes): the upstream's failure, whoever closed first.
+        row.status, row.error = RowStatus.UPSTREAM_ERROR, _ERROR_EVENT
+        finish(row)
+        return StreamResult(True)
     if client_gone:
         row.status, row.error, row.http_status = (
             RowStatus.CLIENT_DISCONNECTED,
@@ -182,7 +189,7 @@ async def relay_stream(
             await client.end()
         raise error
     if meter.error is not None:
-        row.status, row.error = RowStatus.UPSTREAM_ERROR, "upstream sent an error event mid-stream"
+        row.status, row.error = RowStatus.UPSTREAM_ERROR, _ERROR_EVENT
     finish(row)
     if not committed:
         await commit()
