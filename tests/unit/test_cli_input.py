@@ -60,6 +60,8 @@ def test_zero_utilisation_is_refused_not_divided_by() -> None:
         (["--accelerator", "H100-SXM", "--input-usd-per-m", "1"], "give one method's flags"),
         (["--tco-usd-per-hour", "2", "--tokens-per-s", "9", "--stack", "vllm"], "--stack prices"),
         (["--accelerator", "H100-SXM", "--composition", "add"], "--composition the seed method"),
+        (["--tco-usd-per-hour", "2"], "error: --tokens-per-s: missing; --tco-usd-per-hour and"),
+        (["--input-usd-per-m", "1"], "error: --output-usd-per-m: missing; --input-usd-per-m"),
     ],
 )
 def test_estimate_refuses_flags_it_would_ignore(extra: list[str], expected: str) -> None:
@@ -87,6 +89,25 @@ def test_a_stack_without_calibration_points_is_said() -> None:
 
     assert "stack 'tgi' has no calibration points (measured stacks: " in said("--stack", "tgi")
     assert "no calibration points" not in said("--stack", "trtllm")
+    assert "no calibration points" not in said("--stack", "other")  # a label points carry
+
+
+def test_an_error_in_a_catalog_file_is_not_blamed_on_a_flag(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    catalog = tmp_path / "mine.yaml"
+    catalog.write_text("accelerators:\n  - {name: X1, vendor: nvidia, tdp_watts: 700}\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "unitcost", *SELF_HOSTED, "2.49"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "UNITCOST_CATALOG": str(catalog)},
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.startswith(f"error: {catalog}.accelerators.0."), proc.stderr
 
 
 @pytest.mark.parametrize("command", ["portfolio", "governance"])
@@ -96,7 +117,8 @@ def test_a_misspelt_backend_is_refused_by_every_command(tmp_path: Path, command:
         "deployments:\n  - {name: a, backend: opnai, options: {url: 'http://x/v1'}}\n"
     )
     line = fails_cleanly(command, "--config", str(config))
-    assert "deployments.0.backend: unknown 'opnai'; accepted: anthropic, local" in line
+    assert "deployments.0.backend: unknown backend; accepted: anthropic, local" in line
+    assert line.endswith("(got 'opnai')")
 
 
 def test_a_negative_seed_is_refused() -> None:

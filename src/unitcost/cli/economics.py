@@ -33,6 +33,12 @@ def example_path(name: str) -> Path:
 _SEED_FLAGS = ("tco_usd_per_hour", "tokens_per_s", "overhead", "composition")
 _LIST_FLAGS = ("input_usd_per_m", "output_usd_per_m")
 _WORKLOAD_DEFAULTS = {"input_tokens": 1000.0, "output_tokens": 250.0}
+#: flags that mean nothing alone
+_PAIRS = (
+    ("tco_usd_per_hour", "tokens_per_s"),
+    ("input_usd_per_m", "output_usd_per_m"),
+    ("input_tokens_per_s", "output_tokens_per_s"),
+)
 
 
 def _flag(name: str) -> str:
@@ -65,8 +71,8 @@ def _check_flags(given: dict[str, Any], scenario: Path | None, example: str | No
 def _as_flags(exc: InputError, names: set[str]) -> InputError:
     """The spec's error in the flags' own words: `--utilisation: ...`, not a field path."""
     where, sep, what = exc.message.partition(": ")
-    if not sep or where.startswith("-"):
-        return exc
+    if not sep or not where.startswith(("flags.", "deployments.estimate.")):
+        return exc  # a flag's own message, or another input's (a catalog file)
     path = [p for p in where.split(".") if p in names or p == "overheads"]
     flag = _flag("overhead" if path and path[-1] == "overheads" else path[-1]) if path else ""
     for name in names:  # field names in the text; one-word names may be prose ("model")
@@ -80,6 +86,12 @@ def _scenario_from_flags(flags: dict[str, Any]) -> Scenario:
     given = {k: v for k, v in flags.items() if v is not None}
     workload = {k: given.pop(k, v) for k, v in _WORKLOAD_DEFAULTS.items()}
     overheads = given.pop("overhead", None)
+    for pair in _PAIRS:
+        if sum(name in given for name in pair) == 1:
+            missing = next(name for name in pair if name not in given)
+            raise InputError(
+                f"{_flag(missing)}: missing; {' and '.join(map(_flag, pair))} go together"
+            )
     if "tco_usd_per_hour" in given or "tokens_per_s" in given:
         seed: dict[str, Any] = {
             "tco_usd_per_hour": given.get("tco_usd_per_hour"),

@@ -59,7 +59,7 @@ class Fit:
     def stacks(self) -> tuple[str, ...]:
         """The serving stacks some fitted point was measured on."""
         keys = [k for k, _ in (*self.mfu, *self.mbu, *self.serving)]
-        return tuple(sorted({k[2] for k in keys} - {"any", "other"}))
+        return tuple(sorted({k[2] for k in keys} - {"any"}))
 
 
 @dataclass(frozen=True)

@@ -80,6 +80,12 @@ class CandidateSpec(_Spec):
     host_watts: float = Field(DEFAULT_HOST_WATTS, ge=0)
     idle_share: float = Field(0.2, ge=0, le=1)
 
+    @model_validator(mode="after")
+    def _own_or_rent(self) -> CandidateSpec:
+        if self.purchase_usd is not None and self.lease_usd_per_hour is not None:
+            raise ValueError("give purchase_usd (to own) or lease_usd_per_hour (to rent), not both")
+        return self
+
 
 class FacilitySpec(_Spec):
     preset: str = "industry-average-us"

@@ -212,7 +212,12 @@ def price_self_hosted(
         notes.append(f"{choice.reason} (set batch_size to override)")
     if spec.throughput is None:
         notes.append(f"efficiencies {eff.source}")
-        if spec.stack is not None and spec.stack not in (known := calibrated_stacks()):
+        calibrated = None in (spec.mfu, spec.bandwidth_efficiency, spec.serving_efficiency)
+        if (
+            calibrated
+            and spec.stack is not None
+            and spec.stack not in (known := calibrated_stacks())
+        ):
             notes.append(
                 f"stack {spec.stack!r} has no calibration points (measured stacks: "
                 f"{', '.join(known)}); the efficiencies above come from other stacks' points"

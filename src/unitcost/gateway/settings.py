@@ -162,7 +162,7 @@ class DeploymentConfig(_Section):
 
         if kind not in BUILTIN and kind not in BACKENDS:
             accepted = ", ".join(sorted({*BUILTIN, *BACKENDS}))
-            raise ValueError(f"unknown {kind!r}; accepted: {accepted}")
+            raise ValueError(f"unknown backend; accepted: {accepted}")
         return kind
 
 

@@ -51,3 +51,9 @@ def test_bad_plans_name_the_field() -> None:
         parse_plan(spec(demand=[]))
     with pytest.raises(InputError, match=r"^facility.preset: unknown facility preset 'mars'"):
         plan_inputs(parse_plan(spec(facility={"preset": "mars"})))
+
+
+def test_a_candidate_is_owned_or_rented_not_both() -> None:
+    both = {"accelerator": "H100-SXM", "lease_usd_per_hour": 2.5, "purchase_usd": 30000}
+    with pytest.raises(InputError, match="purchase_usd .to own. or lease_usd_per_hour .to rent."):
+        parse_plan(spec(candidates=[both]))

@@ -47,10 +47,15 @@ class Run:
         return upstream
 
     async def post(
-        self, body: dict[str, Any], key: str = KEY, leave_on: bytes | None = None
+        self,
+        body: dict[str, Any],
+        key: str = KEY,
+        leave_on: bytes | None = None,
+        leave_after_s: float | None = None,
     ) -> tuple[int, dict[str, str], bytes]:
         """One request; with `leave_on`, the client hangs up once it has received those
-        bytes (as the openai SDK does on an error event), else it stays to the end."""
+        bytes (as the openai SDK does on an error event); with `leave_after_s`, after that
+        long whatever it received; else it stays to the end."""
         raw = orjson.dumps(body)
         sent: list[dict[str, Any]] = []
         delivered = False
@@ -61,7 +66,10 @@ class Run:
             if not delivered:
                 delivered = True
                 return {"type": "http.request", "body": raw, "more_body": False}
-            await gone.wait()
+            if leave_after_s is None:
+                await gone.wait()
+            else:
+                await asyncio.sleep(leave_after_s)
             return {"type": "http.disconnect"}
 
         async def send(message: dict[str, Any]) -> None:
@@ -76,6 +84,8 @@ class Run:
             "headers": [(b"authorization", f"Bearer {key}".encode())],
         }
         await self.app(scope, receive, send)
+        if not sent:  # the client left before any answer
+            return 0, {}, b""
         start = sent[0]
         headers = {k.decode(): v.decode() for k, v in start["headers"]}
         return start["status"], headers, b"".join(m.get("body", b"") for m in sent[1:])
@@ -197,6 +207,21 @@ def test_a_client_that_leaves_on_the_upstreams_error_event_records_the_upstream_
     assert [(x.status, x.error) for x in rows] == [
         ("upstream_error", "upstream sent an error event mid-stream")
     ]
+
+
+def test_a_client_that_leaves_before_any_token_is_its_own_disconnect(run) -> None:  # type: ignore[no-untyped-def]
+    r = run()
+    failure = {"error": {"message": "the model crashed", "type": "server_error"}}
+
+    async def go() -> Any:
+        # the error event comes before any token, so it is held back, not sent; the client
+        # gives up on its own before the upstream ends its stream
+        r.upstream("a").replies = [events(failure, (30.0, b"data: [DONE]\n\n"))]
+        return await r.post({**HI, "stream": True}, leave_after_s=0.2), r.rows()
+
+    (status, _, body), rows = drive(r, go)
+    assert status == 0 and body == b""  # nothing reached it
+    assert [(x.status, x.http_status) for x in rows] == [("client_disconnected", 499)]
 
 
 def test_a_refused_budget_is_a_zero_cost_row_and_the_upstream_is_never_called(run) -> None:  # type: ignore[no-untyped-def]
