@@ -275,6 +275,7 @@ def test_a_parquet_ledger_that_is_not_one_gets_one_line(tmp_path: Path) -> None:
         (["bench", "http://127.0.0.1:9/v1"], "error: Missing option '--model'; see `"),
         (["scenario", str(EXAMPLES / "feature-pnl.yaml"), "--samples", "0"], "'--samples': "),
         (["estimate", "--accelerators", "two"], "error: Invalid value for '--accelerators': "),
+        (["estimate", "--example"], "error: Option '--example' requires an argument; see `"),
     ],
 )
 def test_flags_typer_refuses_get_the_same_one_line(args: list[str], expected: str) -> None:

@@ -41,7 +41,10 @@ def main() -> None:
             sys.exit(2)
         click_error: Any = exc
         ctx = getattr(exc, "ctx", None)
-        hint = f"; see `{ctx.command_path} --help`" if ctx is not None else ""
+        # an error raised while parsing has no context: the command is the first word
+        words = [a for a in sys.argv[1:2] if not a.startswith("-")]
+        path = ctx.command_path if ctx is not None else " ".join(["unitcost", *words])
+        hint = f"; see `{path} --help`"
         print(f"error: {click_error.format_message().rstrip('.')}{hint}", file=sys.stderr)
         sys.exit(click_error.exit_code)
     except typer.Abort:
