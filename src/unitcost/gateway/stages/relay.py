@@ -155,19 +155,18 @@ async def relay_stream(
         row.status, row.error = RowStatus.GATEWAY_ERROR, "the gateway stopped mid-stream"
         finish(row)
         raise asyncio.CancelledError
-    if client_gone and committed and meter.error is not None:
-        # The upstream's error event reached the client, which then hung up (the openai SDK
-        # raises on it and closes): the upstream's failure, whoever closed first. (Before
-        # the first token nothing was sent: a client leaving then is its own doing.)
-        row.status, row.error = RowStatus.UPSTREAM_ERROR, _ERROR_EVENT
-        finish(row)
-        return StreamResult(True)
     if client_gone:
-        row.status, row.error, row.http_status = (
-            RowStatus.CLIENT_DISCONNECTED,
-            "client went away mid-stream",
-            499,
-        )
+        if committed and meter.error is not None:
+            # The upstream's error event reached the client, which then hung up (the openai
+            # SDK raises on it and closes): the upstream's failure, whoever closed first.
+            # Before the first token nothing was sent: a client leaving then is its own doing.
+            row.status, row.error = RowStatus.UPSTREAM_ERROR, _ERROR_EVENT
+        else:
+            row.status, row.error, row.http_status = (
+                RowStatus.CLIENT_DISCONNECTED,
+                "client went away mid-stream",
+                499,
+            )
         finish(row)
         return StreamResult(True)
     if isinstance(error, UpstreamError):
