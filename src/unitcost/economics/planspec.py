@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from unitcost.catalog import Catalog, cite, load_catalog
 from unitcost.economics.capacity import Bucket, Candidate, replica_size
 from unitcost.economics.plan import Facility, PlanInputs
+from unitcost.economics.spec import own_or_rent
 from unitcost.economics.tco import HOURS_PER_YEAR, capital_recovery
 from unitcost.errors import CatalogLookupError, InputError, describe_validation_error
 from unitcost.yamlfile import parse_mapping, read_text
@@ -82,8 +83,7 @@ class CandidateSpec(_Spec):
 
     @model_validator(mode="after")
     def _own_or_rent(self) -> CandidateSpec:
-        if self.purchase_usd is not None and self.lease_usd_per_hour is not None:
-            raise ValueError("give purchase_usd (to own) or lease_usd_per_hour (to rent), not both")
+        own_or_rent(self.purchase_usd, self.lease_usd_per_hour)
         return self
 
 

@@ -40,6 +40,7 @@ __all__ = [
     "TrainingSpec",
     "WorkloadSpec",
     "load_scenario",
+    "own_or_rent",
     "parse_scenario",
 ]
 
@@ -106,6 +107,12 @@ class MeasuredThroughput(_Spec):
     source: str = "input throughput (measured)"
 
 
+def own_or_rent(purchase_usd: object, lease_usd_per_hour: object) -> None:
+    """An accelerator is bought or leased; both given would leave one silently unused."""
+    if purchase_usd is not None and lease_usd_per_hour is not None:
+        raise ValueError("give purchase_usd (to own) or lease_usd_per_hour (to rent), not both")
+
+
 class SelfHostedSpec(_Spec):
     accelerator: str
     accelerators: int = Field(1, ge=1, description="accelerators per replica (tensor parallel)")
@@ -148,8 +155,7 @@ class SelfHostedSpec(_Spec):
 
     @model_validator(mode="after")
     def _one_of_each(self) -> SelfHostedSpec:
-        if self.purchase_usd is not None and self.lease_usd_per_hour is not None:
-            raise ValueError("give purchase_usd (to own) or lease_usd_per_hour (to rent), not both")
+        own_or_rent(self.purchase_usd, self.lease_usd_per_hour)
         if self.electricity_usd_per_kwh is not None and self.electricity_usd_per_mwh is not None:
             raise ValueError("give electricity_usd_per_kwh or electricity_usd_per_mwh, not both")
         if (self.sell_input_usd_per_m is None) != (self.sell_output_usd_per_m is None):
