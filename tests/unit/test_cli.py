@@ -3,9 +3,14 @@
 import json
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
+
+# Commands that write a default output (governance.md, a plot) write it here, not in the checkout.
+ROOT = Path(__file__).resolve().parents[2]
+SCRATCH = tempfile.mkdtemp(prefix="unitcost-cli-")
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -15,6 +20,7 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=120,
         env={"COLUMNS": "200", "PATH": ""},
+        cwd=SCRATCH,
     )
 
 
@@ -112,7 +118,7 @@ def test_scenario_writes_percentiles_plot_and_html(tmp_path: Path) -> None:
     png, html = tmp_path / "s.png", tmp_path / "s.html"
     proc = run(
         "scenario",
-        "examples/feature-pnl.yaml",
+        str(ROOT / "examples" / "feature-pnl.yaml"),
         "--samples",
         "2000",
         "--json",
@@ -179,3 +185,21 @@ def test_usage_wide_shows_every_column_past_the_terminal(tmp_path: Path) -> None
     head = next(line for line in proc.stdout.splitlines() if "requests" in line)
     assert "reasoning tokens" in head and "estimated" in head
     assert tenant in proc.stdout and "123,456" in proc.stdout  # nothing squeezed
+
+
+def test_log_warnings_are_labelled_and_fit_80_columns() -> None:
+    """Start-up warnings (a portfolio's advice, a price list's age) reach the terminal as
+    `warning: …` folded at 80 columns; Python's fallback printed them bare, 109 wide."""
+    script = (
+        "import logging; from unitcost.cli._console import log_to_console; log_to_console(); "
+        "logging.getLogger('unitcost.gateway').warning('classes.private: %d viable option(s); "
+        "keep at least two (an outage or a price change then has somewhere to go)', 1); "
+        "logging.getLogger('unitcost.gateway').info('not shown')"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=SCRATCH
+    )
+    lines = proc.stderr.splitlines()
+    assert lines[0].startswith("warning: classes.private: 1 viable option(s); keep"), lines
+    assert len(lines) == 2 and all(len(line) <= 80 for line in lines), lines
+    assert lines[1].startswith("    ") and "not shown" not in proc.stderr

@@ -18,7 +18,7 @@ from unitcost.cli import plan as _plan  # noqa: F401  (`unitcost plan`)
 from unitcost.cli import portfolio as _portfolio  # noqa: F401  (`unitcost portfolio`)
 from unitcost.cli import prices as _prices  # noqa: F401  (`unitcost prices check`)
 from unitcost.cli import report as _report  # noqa: F401  (`unitcost report | export`)
-from unitcost.cli._console import app
+from unitcost.cli._console import app, log_to_console
 from unitcost.errors import InputError, UnitcostError
 
 __all__ = ["app", "main"]
@@ -32,6 +32,7 @@ ClickException = cast(
 
 
 def main() -> None:
+    log_to_console()
     try:
         code = app(standalone_mode=False)
     except ClickException as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 
 import typer
@@ -10,7 +11,7 @@ from rich.console import Console, RenderableType
 from unitcost.errors import InputError
 from unitcost.report.fit import wrap_note
 
-__all__ = ["app", "check_number", "err", "out", "say", "show"]
+__all__ = ["app", "check_number", "err", "log_to_console", "out", "say", "show"]
 
 app = typer.Typer(
     help="What every AI token really costs, and the machinery that makes it cost less.",
@@ -30,6 +31,31 @@ def say(message: str, *, stderr: bool = False, hang: int | None = None) -> None:
     if hang is not None:
         message = wrap_note(message, console.width, hang)
     console.print(message, highlight=False, markup=False, soft_wrap=hang is not None)
+
+
+class _ConsoleLog(logging.Handler):
+    """unitcost's own log lines on stderr as `warning: …`, folded at the console's width
+    (Python's fallback handler prints them bare and as long as they come)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = f"{record.levelname.lower()}: {record.getMessage()}"
+            text = wrap_note(line, err.width, 4)
+            if record.exc_info:  # a bug of ours: the traceback is for whoever reports it
+                text += "\n" + logging.Formatter().formatException(record.exc_info)
+            err.file.write(text + "\n")
+            err.file.flush()
+        except Exception:
+            self.handleError(record)
+
+
+def log_to_console() -> None:
+    """Warnings and errors from unitcost's loggers, readable at 80 columns; a program that
+    configured logging itself (a root handler) keeps its own format."""
+    logger = logging.getLogger("unitcost")
+    if not logging.getLogger().handlers and not logger.handlers:
+        handler = _ConsoleLog(logging.WARNING)
+        logger.addHandler(handler)
 
 
 def show(table: RenderableType, wide: bool) -> None:

@@ -136,6 +136,6 @@ def portfolio(
                 f"{r['share']:.1%}",
             )
         out.print(table)
-    say("host: own = self-hosted (open weights), api = a vendor's API; ✗ = excluded by pii")
+    say("host: own = self-hosted, open weights; api = vendor's API; ✗ = excluded by pii", hang=6)
     for warning in warnings:
-        say(f"warning: {warning}")
+        say(f"warning: {warning}", hang=4)
