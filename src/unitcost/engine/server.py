@@ -9,6 +9,11 @@ The engine is the one `unitcost engine install` built (see build.py); nothing is
 `--parallel N` gives N slots that llama.cpp batches continuously, each with its own
 `ctx_per_slot` tokens of context. Streams carry `usage` in their last chunk when asked.
 
+Each engine leaves a note under `<home>/run/` naming itself and the process that started
+it. A parent killed with SIGKILL cannot stop its engine (`PR_SET_PDEATHSIG` follows the
+thread that forked, not the process, and `preexec_fn` is unsafe while threads run), so
+the next `start` on the machine stops every engine whose parent is gone.
+
 Before `start` returns, the engine answers one prompt of a few hundred tokens: a build that
 crashes on real work (an engine compiled for instructions this CPU lacks dies on its first
 long prompt, not at start-up) fails here, with one line that names the signal, the CPU
@@ -19,6 +24,8 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import json
+import os
 import signal
 import subprocess
 import time
@@ -34,7 +41,14 @@ from unitcost.engine.cpu import describe_cpu, missing_features
 from unitcost.errors import InputError, UnitcostError
 from unitcost.wire.http1 import free_port
 
-__all__ = ["DEFAULT_THREADS", "MODEL_NAME", "EngineError", "LocalModel", "available"]
+__all__ = [
+    "DEFAULT_THREADS",
+    "MODEL_NAME",
+    "EngineError",
+    "LocalModel",
+    "available",
+    "reap_orphans",
+]
 
 MODEL_NAME = "smollm2"
 #: threads per engine: 1 never stalls on a shared 2-vCPU machine (README, "Local engine")
@@ -100,6 +114,7 @@ class LocalModel:
             hint = INSTALL_HINT if quant == "Q4_1" else f"unitcost engine quantize {quant}"
             raise InputError(f"model: {path} does not exist; make it with: {hint}")
         threads = threads or DEFAULT_THREADS
+        reap_orphans()
         port = free_port()
         logs = home() / "logs"
         logs.mkdir(parents=True, exist_ok=True)
@@ -123,6 +138,7 @@ class LocalModel:
         model = cls(f"http://127.0.0.1:{port}/v1", str(path), proc, log_path, engine)
         model.parallel, model.threads = parallel, threads
         atexit.register(model.stop)
+        _note_owner(proc.pid)
         try:
             model._wait_ready(time.monotonic() + timeout_s)
         except BaseException:
@@ -248,12 +264,57 @@ class LocalModel:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(10)
+        (_run_dir() / f"{self.proc.pid}.json").unlink(missing_ok=True)
 
     def __enter__(self) -> LocalModel:
         return self
 
     def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
         self.stop()
+
+
+def _run_dir() -> Path:
+    return home() / "run"
+
+
+def _started_at(pid: int) -> str | None:
+    """The process's start time in clock ticks since boot (field 22 of /proc/PID/stat): with
+    the pid it names one process, never a later one given the same pid."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+def _note_owner(pid: int) -> None:
+    me = os.getpid()
+    note = {"pid": pid, "started": _started_at(pid), "owner": me, "owner_started": _started_at(me)}
+    directory = _run_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / f"{pid}.json").write_text(json.dumps(note))
+
+
+def reap_orphans() -> list[int]:
+    """Stop every engine whose starting process has died (SIGKILL leaves them running);
+    returns their pids. An engine whose owner lives, or a note that cannot be read, is left."""
+    directory = _run_dir()
+    reaped = []
+    for path in sorted(directory.glob("*.json")) if directory.is_dir() else []:
+        try:
+            note = json.loads(path.read_text())
+            pid, started = int(note["pid"]), note["started"]
+            owner, owner_started = int(note["owner"]), note["owner_started"]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if owner_started is not None and _started_at(owner) == owner_started:
+            continue  # its owner is alive: not an orphan
+        if started is not None and _started_at(pid) == started:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)  # a model server: nothing of it to flush
+                reaped.append(pid)
+        path.unlink(missing_ok=True)
+    return reaped
 
 
 def _last_line(path: Path) -> str:

@@ -113,3 +113,43 @@ def test_a_variant_not_yet_made_is_one_line_naming_the_command(
     monkeypatch.setattr(server, "model_path", lambda quant: tmp_path / f"m.{quant}.gguf")
     with pytest.raises(InputError, match=r"make it with: unitcost engine quantize Q5_1$"):
         LocalModel.start("Q5_1")
+
+
+def test_an_engine_whose_parent_was_killed_is_stopped_by_the_next_start(
+    llama_server: LocalModel,
+) -> None:
+    """SIGKILL of a process that runs an engine (a test run, the demo) used to leave
+    llama-server running for good; the next start on the machine stops it, and only it."""
+    import time
+
+    from unitcost.engine.server import reap_orphans
+
+    def running(pid: int) -> bool:  # a zombie waiting for init to reap it has stopped
+        try:
+            return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+        except OSError:
+            return False
+
+    owner = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import time; from unitcost.engine.server import LocalModel; "
+            "m = LocalModel.start(); print(m.proc.pid, flush=True); time.sleep(600)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert owner.stdout is not None
+    orphan = int(owner.stdout.readline())
+    owner.kill()
+    owner.wait()
+    time.sleep(0.5)
+    assert running(orphan)  # nothing stopped it
+    assert reap_orphans() == [orphan]
+    deadline = time.monotonic() + 10
+    while running(orphan) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not running(orphan)
+    assert llama_server.proc.poll() is None  # this process's own engine is left alone
+    assert httpx.get(llama_server.base + "/health", timeout=10).status_code == 200
