@@ -190,8 +190,28 @@ _TYPE_MISMATCH = {
 _UNION_TAGS = {"float", "int", "Range", "str", "none", "constrained-float"}
 
 
-def describe_validation_error(exc: Any, prefix: str = "") -> str:
+def _path(parts: list[Any], data: Any) -> str:
+    """`deployments[fast].backend` where the list item has a name, `items.3.x` otherwise:
+    a config's reader finds `name: fast`, not the fourth entry, by searching."""
+    out, node = "", data
+    for part in parts:
+        label = f".{part}"
+        if isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+            name = node.get("name") if isinstance(node, dict) else None
+            if isinstance(name, str) and name:
+                label = f"[{name}]"
+        elif isinstance(node, dict) and part in node:
+            node = node[part]
+        else:
+            node = None
+        out += label
+    return out.removeprefix(".")
+
+
+def describe_validation_error(exc: Any, prefix: str = "", data: Any = None) -> str:
     """One line from a pydantic ValidationError: `field.path: what was wrong (got X)`.
+    With the validated `data`, a list item that has a `name` is named by it.
 
     A field that takes "a number or a range" fails both branches of the union; the branch
     that matches the input's shape says what was really wrong, so type mismatches of the
@@ -200,11 +220,10 @@ def describe_validation_error(exc: Any, prefix: str = "") -> str:
     errors = exc.errors()
     real = [e for e in errors if e["type"] not in _TYPE_MISMATCH] or errors
     first = real[0]
-    loc = ".".join(
-        str(p)
-        for p in first["loc"]
-        if str(p) not in _UNION_TAGS and not str(p).startswith("function-")
-    )
+    parts = [
+        p for p in first["loc"] if str(p) not in _UNION_TAGS and not str(p).startswith("function-")
+    ]
+    loc = _path(parts, data)
     where = f"{prefix}.{loc}" if prefix and loc else (prefix or loc or "input")
     msg = str(first["msg"]).removeprefix("Value error, ")
     if first["type"] in _TYPE_MISMATCH and len(real) > 1:

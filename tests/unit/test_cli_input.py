@@ -117,7 +117,7 @@ def test_a_misspelt_backend_is_refused_by_every_command(tmp_path: Path, command:
         "deployments:\n  - {name: a, backend: opnai, options: {url: 'http://x/v1'}}\n"
     )
     line = fails_cleanly(command, "--config", str(config))
-    assert "deployments.0.backend: unknown backend; accepted: anthropic, local" in line
+    assert "deployments[a].backend: unknown backend; accepted: anthropic, local" in line
     assert line.endswith("(got 'opnai')")
 
 

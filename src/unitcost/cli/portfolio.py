@@ -25,11 +25,11 @@ def _cards(settings: Any) -> dict[str, Any]:
     from unitcost.gateway.upstreams.registry import create_upstream
 
     cards: dict[str, Any] = {}
-    for i, d in enumerate(settings.deployments):
+    for d in settings.deployments:
         if d.price is not None:
             cards[d.name] = price_card(d.name, d.price, d.price_workload)
             continue
-        upstream = create_upstream(d.name, d.backend, d.options, f"deployments[{i}]")
+        upstream = create_upstream(d.name, d.backend, d.options, f"deployments[{d.name}]")
         if d.backend == "replay":  # its price is in the recording; nothing is contacted
             asyncio.run(upstream.start())
         cards[d.name] = upstream.default_price()

@@ -73,8 +73,8 @@ class Portfolio:
         self._configs = {d.name: d for d in settings.deployments}
         # backends validate their options now, so a bad config fails before anything opens
         self._upstreams = {
-            d.name: create_upstream(d.name, d.backend, d.options, f"deployments[{i}]")
-            for i, d in enumerate(settings.deployments)
+            d.name: create_upstream(d.name, d.backend, d.options, f"deployments[{d.name}]")
+            for d in settings.deployments
         }
 
     @property

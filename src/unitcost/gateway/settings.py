@@ -332,4 +332,5 @@ def load_settings(path: str | Path | None = None, **values: Any) -> GatewaySetti
     try:
         return GatewaySettings(**raw)
     except ValidationError as exc:
-        raise InputError(describe_validation_error(exc, prefix=str(path or "settings"))) from None
+        where = str(path or "settings")
+        raise InputError(describe_validation_error(exc, prefix=where, data=raw)) from None

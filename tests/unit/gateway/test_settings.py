@@ -26,6 +26,13 @@ def test_file_then_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
         ({"deployments": [DEPLOYMENT, DEPLOYMENT]}, "deployments: duplicate name 'd'"),
         ({"deployments": [DEPLOYMENT], "port": 70000}, "port: Input should be less than or equal"),
         ({"deployments": [DEPLOYMENT], "colour": 1}, "colour: Extra inputs are not permitted"),
+        # a list item with a name is named by it (the config's reader searches for it)
+        ({"deployments": [{**DEPLOYMENT, "backend": "x"}]}, r"deployments\[d\]\.backend: unknown"),
+        ({"deployments": [{"backend": "openai"}]}, r"deployments\.0\.name: Field required"),
+        (
+            {"deployments": [DEPLOYMENT], "tenants": [{"name": "acme", "rpm": 0}]},
+            r"tenants\[acme\]\.rpm: Extra inputs",
+        ),
     ],
 )
 def test_bad_settings_name_the_field(values: dict[str, object], message: str) -> None:
