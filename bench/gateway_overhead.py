@@ -135,6 +135,7 @@ class Target:
     latencies: dict[int, list[float]] = field(default_factory=dict)
     rps: dict[int, list[float]] = field(default_factory=dict)
     cpu: dict[int, float] = field(default_factory=dict)  # seconds per request
+    cpu_rounds: dict[int, list[float]] = field(default_factory=dict)  # the same, per round
 
 
 async def measure_rounds(targets: list[Target], counts: dict[int, int], rounds: int) -> None:
@@ -173,7 +174,9 @@ async def measure_once(t: Target, counts: dict[int, int], rounds: int) -> None:
             raise RuntimeError(f"{result.errors} errors on {t.name} at concurrency {c}")
         if t.proc:  # the CPU clock ran through the warm-up requests too
             served = n + warmup
-            t.cpu[c] = t.cpu.get(c, 0.0) + (cpu_seconds(t.proc.pid) - cpu0) / served / rounds
+            per_request = (cpu_seconds(t.proc.pid) - cpu0) / served
+            t.cpu[c] = t.cpu.get(c, 0.0) + per_request / rounds
+            t.cpu_rounds.setdefault(c, []).append(per_request)
         t.latencies.setdefault(c, []).extend(result.latencies_s)
         t.rps.setdefault(c, []).append(result.rps)
 
@@ -399,6 +402,14 @@ def report(targets: list[Target], ledger_rows: str, rounds: int) -> None:
             f"this checkout vs --baseline-src, Redis holds, c=64: CPU {g.cpu[64] * 1e6:.0f} vs "
             f"{b.cpu[64] * 1e6:.0f} µs/req ({g.cpu[64] / b.cpu[64] - 1:+.1%}), "
             f"{rps(g):.0f} vs {rps(b):.0f} req/s ({rps(g) / rps(b) - 1:+.1%})"
+        )
+        # This VM's speed moves by tens of percent between rounds; the ratio of the two
+        # checkouts within each round (measured back to back) is steadier than either mean.
+        ratios = sorted(a / z for a, z in zip(g.cpu_rounds[64], b.cpu_rounds[64], strict=True))
+        low, high = ratios[len(ratios) // 4], ratios[(3 * len(ratios)) // 4]
+        print(
+            f"  CPU ratio within each round: median {median(ratios):.3f}, "
+            f"quartiles {low:.3f}-{high:.3f} over {len(ratios)} rounds"
         )
     if NAMES["redis-2-workers"] in by:
         pair = by[NAMES["redis-2-workers"]]

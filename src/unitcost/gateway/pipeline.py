@@ -10,7 +10,6 @@ counted, and recorded with zero cost for a tenant we know. The stages live in
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -116,8 +115,9 @@ async def attempt(
             s.recorder.record(row, x)
         raise
     finally:
-        # after the client has its answer: settling never delays it
-        await asyncio.shield(settle(s.limits, hold, row))
+        # After the client has its answer. Settling never suspends (Redis's is queued, not
+        # awaited), so a request cancelled by its client's departure still settles.
+        await settle(s.limits, hold, row)
 
 
 async def _serve(

@@ -221,3 +221,29 @@ def test_redis_down_fails_closed_or_open_as_configured() -> None:
         await opened.close()
 
     asyncio.run(run())
+
+
+def test_settle_never_suspends_and_keeps_its_order(redis) -> None:  # type: ignore[no-untyped-def]
+    """Settling queues its script instead of awaiting Redis (no task, no wait per request),
+    and a later admission on the connection still sees it; a script Redis forgot (SCRIPT
+    FLUSH, as after a restart) is loaded again and the settle still lands."""
+    url, _ = redis
+    p = plan(budget_usd_per_month=0.01)  # 10,000 micro-dollars
+
+    async def run() -> None:
+        lim = limits(url, p, "t8:")
+        await lim.start()
+        first = await lim.reserve(ask(9_000))
+        settling = lim.settle(first, 1_000)
+        with pytest.raises(StopIteration):  # done at its first step: nothing awaited
+            settling.send(None)
+        second = await lim.reserve(ask(9_000))  # fits only once the 9,000 hold is released
+        await lim.redis.call(b"SCRIPT", b"FLUSH")
+        await lim.settle(second, 0)  # a refund, through the reloaded script
+        await lim.redis.drain(2.0)
+        await lim.reserve(ask(9_000))  # 1,000 spent + 9,000 held: fits exactly
+        with pytest.raises(BudgetExceeded):
+            await lim.reserve(ask(1))
+        await lim.close()
+
+    asyncio.run(run())

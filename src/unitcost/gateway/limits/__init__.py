@@ -51,7 +51,10 @@ class Limits(Protocol):
 
     async def reserve(self, ask: Ask) -> Hold: ...
 
-    async def settle(self, hold: Hold, actual_micros: int, actual_tokens: int = 0) -> None: ...
+    async def settle(self, hold: Hold, actual_micros: int, actual_tokens: int = 0) -> None:
+        """Release the hold, charging `actual_micros`. Never suspends: the request path
+        settles in a `finally` that a cancelled request also runs."""
+        ...
 
 
 def spent_this_month(store: Any, plan: BucketPlan, now: float | None = None) -> dict[str, int]:

@@ -3,7 +3,7 @@
     limits = RedisLimits(plan, config, spend_source=store)   # store: the ledger (PostgreSQL)
     await limits.start()
     hold = await limits.reserve(ask)      # one Lua script: every bucket or none
-    await limits.settle(hold, actual_micros=830, actual_tokens=412)   # a second script
+    await limits.settle(hold, actual_micros=830, actual_tokens=412)   # queued, not awaited
 
 The ledger stays the source of truth for spend: a budget bucket Redis does not have yet (a
 new month, or Redis restarted empty) is initialised from the ledger's sum before it admits
@@ -196,6 +196,7 @@ class RedisLimits:
     async def start(self) -> None:
         with contextlib.suppress(RespError):
             await self._check_generation()
+            await self.redis.load(_SETTLE)
         # A Redis without our state (new, or restarted) waits out the grace period now,
         # while the gateway starts, rather than refusing its first requests.
         wait = self.ready_at - time.time()
@@ -206,6 +207,7 @@ class RedisLimits:
     async def close(self) -> None:
         if self._poller is not None:
             self._poller.cancel()
+        await self.redis.drain(self.redis.timeout_s)  # the last calls' settles
         self.redis.close()
 
     async def _poll(self) -> None:
@@ -230,6 +232,7 @@ class RedisLimits:
         if first and self.ready_at <= time.time():
             return  # joining a Redis that has been up all along
         log.warning("Redis lost its limit state; rebuilding budgets from the ledger")
+        await self.redis.load(_SETTLE)  # settles are queued, not awaited: Redis must know it
         if self.flush_ledger is not None:
             await self.flush_ledger()  # so the rebuild sees every row we settled
         for hold in list(self.in_flight.values()):
@@ -308,6 +311,8 @@ class RedisLimits:
         raise self._unavailable("kept changing while its budget was rebuilt")
 
     async def settle(self, hold: Hold, actual_micros: int, actual_tokens: int = 0) -> None:
+        """Queue the settle script and return without waiting for Redis: the request is over,
+        and a later command on the connection is only run after it (Redis keeps order)."""
         if hold.settled or hold.empty:
             hold.settled = True
             return
@@ -319,12 +324,17 @@ class RedisLimits:
             if r.key.startswith("r:tpm:") and actual_tokens < hold.tokens:
                 keys.append(self._key(r.key))
                 args += [repr(r.burst), hold.tokens - actual_tokens]
-        try:
-            await self.redis.script(_SETTLE, keys, args)
-        except RespError as exc:
-            # The hold stays in Redis until it expires and is then charged in full: the
-            # budget can only be under-used, never overspent.
-            log.error("Redis unreachable at settle (%s); the hold will be charged at expiry", exc)
+        self.redis.script_soon(_SETTLE, keys, args).add_done_callback(_settled)
+
+
+def _settled(reply: asyncio.Future[Any]) -> None:
+    if not reply.cancelled() and reply.exception() is not None:
+        # The hold stays in Redis until it expires and is then charged in full: the
+        # budget can only be under-used, never overspent.
+        log.error(
+            "Redis unreachable at settle (%s); the hold will be charged at expiry",
+            reply.exception(),
+        )
 
 
 async def spend_from_store(store: Any, budget: Budget, without: Sequence[str] = ()) -> int:
