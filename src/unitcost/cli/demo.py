@@ -27,7 +27,7 @@ def demo(
     from unitcost.report.ledger_report import write_ledger_report
     from unitcost.report.tables import demo_table
 
-    result = run_demo(ledger, local, local_questions, log=lambda m: say(m, stderr=True))
+    result = run_demo(ledger, local, local_questions, log=lambda m: say(m, stderr=True, hang=4))
     rows = [
         {
             "name": s.name,
