@@ -202,10 +202,15 @@ class RespClient:
             return
         self._watchdog = loop.call_later(deadline - loop.time(), self._watch)
 
-    async def call(self, *parts: bytes | str | int) -> Any:
+    def _open(self) -> _Protocol | None:
+        """The connection, when it is open; None when the next command must connect."""
         protocol = self._protocol
         if protocol is None or protocol.transport is None or protocol.transport.is_closing():
-            protocol = await self._connect()
+            return None
+        return protocol
+
+    async def call(self, *parts: bytes | str | int) -> Any:
+        protocol = self._open() or await self._connect()
         return await self._send(protocol, encode(*parts))
 
     def _sha(self, source: bytes) -> bytes:
@@ -224,7 +229,7 @@ class RespClient:
         except RespError as exc:
             if not str(exc).startswith("NOSCRIPT"):
                 raise
-        await self.call(b"SCRIPT", b"LOAD", source)
+        await self.load(source)
         return await self.call(b"EVALSHA", sha, len(keys), *keys, *args)
 
     def script_soon(
@@ -239,27 +244,26 @@ class RespClient:
 
         def retry() -> None:  # not connected, or Redis lost the script: in a task of its own
             task = asyncio.ensure_future(self.script(source, keys, args))
-            task.add_done_callback(lambda t: _settle(done, _outcome(t)))
+            task.add_done_callback(lambda t: _resolve(done, _outcome(t)))
 
         def replied(first: asyncio.Future[Any]) -> None:
             reply = _outcome(first)
             if isinstance(reply, RespError) and str(reply).startswith("NOSCRIPT"):
                 retry()
             else:
-                _settle(done, reply)
+                _resolve(done, reply)
 
-        protocol = self._protocol
-        if protocol is None or protocol.transport is None or protocol.transport.is_closing():
+        protocol = self._open()
+        if protocol is None:
             retry()
         else:
             command = encode(b"EVALSHA", self._sha(source), len(keys), *keys, *args)
             self._enqueue(protocol, command).add_done_callback(replied)
         return done
 
-    async def load(self, *sources: bytes) -> None:
-        """SCRIPT LOAD now, so `script_soon` finds each script and keeps its order."""
-        for source in sources:
-            await self.call(b"SCRIPT", b"LOAD", source)
+    async def load(self, source: bytes) -> None:
+        """SCRIPT LOAD now, so `script_soon` finds the script and keeps its order."""
+        await self.call(b"SCRIPT", b"LOAD", source)
 
     async def drain(self, timeout_s: float) -> None:
         """Wait (up to `timeout_s`) for the replies to every command sent so far."""
@@ -281,7 +285,7 @@ def _outcome(future: asyncio.Future[Any]) -> Any:
     return future.exception() or future.result()
 
 
-def _settle(future: asyncio.Future[Any], outcome: Any) -> None:
+def _resolve(future: asyncio.Future[Any], outcome: Any) -> None:
     if future.done():
         return
     if isinstance(outcome, BaseException):
