@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-# Commands that write a default output (governance.md, a plot) write it here, not in the checkout.
 ROOT = Path(__file__).resolve().parents[2]
+# Commands that write a default output (governance.md, a plot) write it here, not in the checkout.
 SCRATCH = tempfile.mkdtemp(prefix="unitcost-cli-")
 
 
