@@ -95,4 +95,27 @@ def test_the_example_portfolio_loads_with_its_warnings() -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert "warning: classes.hard-reasoning: no open-weight option" in proc.stdout
-    assert "warning: classes.private: 1 viable option(s)" in proc.stdout
+    assert "warning: classes.private: 1 viable option" in proc.stdout
+
+
+def test_a_missing_ledger_from_the_config_is_not_blamed_on_a_flag(tmp_path: Path) -> None:
+    """The ledger url came from the config, not from `--ledger`: the note says so."""
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "unitcost",
+            "portfolio",
+            "--config",
+            str(ROOT / "src/unitcost/examples/gateway/portfolio-classes.yaml"),
+        ],
+        capture_output=True,
+        text=True,
+        env={"COLUMNS": "80", "PATH": ""},
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert (
+        proc.stdout.startswith("the config's ledger: sqlite:///") and "--ledger" not in proc.stdout
+    )

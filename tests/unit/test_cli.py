@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-# Commands that write a default output (governance.md, a plot) write it here, not in the checkout.
-SCRATCH = tempfile.mkdtemp(prefix="unitcost-cli-")
+# Commands that write a default output (governance.md, a plot) write it here, not in the
+# checkout; the directory is removed when the test process exits.
+_SCRATCH_DIR = tempfile.TemporaryDirectory(prefix="unitcost-cli-")
+SCRATCH = _SCRATCH_DIR.name
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -192,7 +194,7 @@ def test_log_warnings_are_labelled_and_fit_80_columns() -> None:
     `warning: …` folded at 80 columns; Python's fallback printed them bare, 109 wide."""
     script = (
         "import logging; from unitcost.cli._console import log_to_console; log_to_console(); "
-        "logging.getLogger('unitcost.gateway').warning('classes.private: %d viable option(s); "
+        "logging.getLogger('unitcost.gateway').warning('classes.private: %d viable option; "
         "keep at least two (an outage or a price change then has somewhere to go)', 1); "
         "logging.getLogger('unitcost.gateway').info('not shown')"
     )
@@ -200,6 +202,25 @@ def test_log_warnings_are_labelled_and_fit_80_columns() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=SCRATCH
     )
     lines = proc.stderr.splitlines()
-    assert lines[0].startswith("warning: classes.private: 1 viable option(s); keep"), lines
+    assert lines[0].startswith("warning: classes.private: 1 viable option; keep"), lines
     assert len(lines) == 2 and all(len(line) <= 80 for line in lines), lines
     assert lines[1].startswith("    ") and "not shown" not in proc.stderr
+
+
+def test_a_root_handler_added_later_does_not_print_warnings_twice() -> None:
+    """onnxruntime's quantizer logs through the root logger, which configures a root handler
+    mid-run; the embedder keeps its advice quiet, and unitcost's warnings still print once."""
+    script = (
+        "import logging; from unitcost.cli._console import log_to_console; log_to_console(); "
+        "from unitcost.routing.embeddings import _root_log_quiet\n"
+        "with _root_log_quiet(): logging.warning('consider pre-processing')\n"
+        "assert not logging.getLogger().handlers\n"
+        "logging.warning('a later root line')\n"
+        "logging.getLogger('unitcost.gateway').warning('once')"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=SCRATCH
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "pre-processing" not in proc.stderr
+    assert proc.stderr.count("once") == 1 and "warning: once" in proc.stderr, proc.stderr

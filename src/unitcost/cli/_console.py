@@ -54,8 +54,11 @@ def log_to_console() -> None:
     configured logging itself (a root handler) keeps its own format."""
     logger = logging.getLogger("unitcost")
     if not logging.getLogger().handlers and not logger.handlers:
-        handler = _ConsoleLog(logging.WARNING)
-        logger.addHandler(handler)
+        logger.addHandler(_ConsoleLog(logging.WARNING))
+        # A library that logs through the root logger later (onnxruntime's quantizer calls
+        # `logging.warning`) configures a root handler as it does: every line would print
+        # twice, once bare.
+        logger.propagate = False
 
 
 def show(table: RenderableType, wide: bool) -> None:

@@ -48,7 +48,9 @@ def governance(
     on = sum(r.reading.on for r in report.rows.values())
     width = max(len(c) for c in report.rows)
     for cid, row in report.rows.items():
-        say(f"{cid:<{width}}  {'on ' if row.reading.on else 'OFF'}  {row.reading.setting}"[:80])
+        # the setting wraps under its own column: cut short, it said the opposite at times
+        line = f"{cid:<{width}}  {'on ' if row.reading.on else 'OFF'}  {row.reading.setting}"
+        say(line, hang=width + 7)
     say(f"{on} of {len(report.rows)} controls on; wrote {md} and {html}")
     if report.measurements.note:
         say(f"measurements {report.measurements.note}")

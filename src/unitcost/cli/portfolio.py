@@ -64,7 +64,9 @@ def portfolio(
     try:
         reader = open_reader(url)
     except UnitcostError as exc:  # a fresh gateway has no ledger yet: show prices alone
-        say(f"{exc.message}: latency and share need traffic through the gateway")
+        # the reader names `--ledger`; when the url came from the config, say so instead
+        message = exc.message if ledger else exc.message.replace("--ledger", "the config's ledger")
+        say(f"{message}: latency and share need traffic through the gateway", hang=4)
         stats = {}
     else:
         try:

@@ -85,5 +85,11 @@ def check(
     problems = [r for r in rows if r.problem]
     if problems:
         if not as_json:
-            say(f"{len(problems)} of {len(rows)} deployments need a price update", stderr=True)
+            say(
+                f"{len(problems)} of {len(rows)} deployments need a price update: give each "
+                "a current price with its date (`as_of:`), or a newer price map; "
+                "--max-age-days sets how old is too old",
+                stderr=True,
+                hang=4,
+            )
         raise typer.Exit(1)

@@ -48,6 +48,7 @@ from unitcost.ledger.record import GROUPS
 from unitcost.ledger.store import open_store
 from unitcost.ledger.writer import LedgerWriter
 from unitcost.report.dashboard import Dashboard, dashboard_app
+from unitcost.report.fit import plural, wrap_note
 from unitcost.report.inputs import inputs_from_settings
 from unitcost.routing.policies import build_route
 from unitcost.wire.openai import ENDPOINTS
@@ -124,8 +125,10 @@ class Gateway:
             log.warning(warning)
         if self.recovered and self.announce:
             print(
-                f"unitcost gateway: {self.recovered} ledger rows recovered from the journal of "
-                "a gateway that stopped without flushing",
+                wrap_note(
+                    f"unitcost gateway: {plural(self.recovered, 'ledger row')} recovered from "
+                    "the journal of a gateway that stopped without flushing"
+                ),
                 file=sys.stderr,
                 flush=True,
             )
@@ -154,8 +157,10 @@ class Gateway:
         if self.announce and self.ledger is not None:
             left = "" if stored else "; the rest stay in the journal for the next start-up"
             print(
-                f"unitcost gateway (pid {os.getpid()}) stopped: {self.ledger.written} rows "
-                f"written to the ledger{left}",
+                wrap_note(
+                    f"unitcost gateway (pid {os.getpid()}) stopped: "
+                    f"{plural(self.ledger.written, 'row')} written to the ledger{left}"
+                ),
                 file=sys.stderr,
                 flush=True,
             )

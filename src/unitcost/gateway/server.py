@@ -25,6 +25,7 @@ import uvicorn
 from unitcost.errors import InputError, UnitcostError
 from unitcost.gateway.app import Gateway
 from unitcost.gateway.settings import GatewaySettings, load_settings
+from unitcost.report.fit import plural, wrap_note
 from unitcost.wire.http1 import free_port
 
 __all__ = ["RunningGateway", "free_port", "running", "serve", "server", "worker_app"]
@@ -52,12 +53,13 @@ def server(settings: GatewaySettings, announce: bool = False) -> uvicorn.Server:
 
 
 def startup_line(settings: GatewaySettings) -> str:
-    routes = f", {len(settings.routes)} routes" if settings.routes else ""
-    return (
+    """What is serving where, folded at 80 columns (it goes to a terminal or a log)."""
+    routes = f", {plural(len(settings.routes), 'route')}" if settings.routes else ""
+    return wrap_note(
         f"unitcost gateway on http://{settings.host}:{settings.port}: "
-        f"{len(settings.deployments)} deployments{routes}, ledger {_safe_url(settings.ledger.url)}, "
-        f"limits in {settings.limits.backend}, {settings.workers} worker"
-        f"{'s' if settings.workers > 1 else ''}"
+        f"{plural(len(settings.deployments), 'deployment')}{routes}, "
+        f"ledger {_safe_url(settings.ledger.url)}, limits in {settings.limits.backend}, "
+        f"{plural(settings.workers, 'worker')}"
     )
 
 

@@ -99,13 +99,13 @@ def _always_with_guard(what: str) -> Callable[[Any], Reading]:
     return read
 
 
-def _tenants(field: str, unit: str) -> Callable[[Any], Reading]:
+def _tenants(field: str, show: Callable[[float], str]) -> Callable[[Any], Reading]:
     def read(settings: Any) -> Reading:
         tenants = lookup(settings, "tenants") or []
         set_ = [t for t in tenants if lookup(t, field) is not None]
         if not tenants:
             return Reading(False, "no tenants configured")
-        shown = ", ".join(f"{lookup(t, 'name')}: {lookup(t, field):g}{unit}" for t in set_)
+        shown = ", ".join(f"{lookup(t, 'name')}: {show(lookup(t, field))}" for t in set_)
         return Reading(
             len(set_) == len(tenants),
             f"{len(set_)} of {len(tenants)} tenants" + (f" ({shown})" if shown else ""),
@@ -119,7 +119,7 @@ def _auth(settings: Any) -> Reading:
     keyed = [
         t for t in tenants if lookup(t, "key_sha256") or lookup(t, "keys") or lookup(t, "api_keys")
     ]
-    admin = lookup(settings, "admin_key") is not None
+    admin = _key_set(settings, "admin_key")
     on = admin and bool(tenants) and len(keyed) == len(tenants)
     return Reading(
         on,
@@ -146,13 +146,25 @@ def _journal(settings: Any) -> Reading:
     )
 
 
+def _key_set(settings: Any, name: str) -> bool:
+    """A key is set when it has a value: `${VAR:-}` with VAR unset leaves an empty one, and
+    an empty bearer token is refused, so an empty key admits nobody."""
+    value = lookup(settings, name)
+    if hasattr(value, "get_secret_value"):
+        value = value.get_secret_value()
+    return bool(value)
+
+
 def _metrics(settings: Any) -> Reading:
-    protected = lookup(settings, "metrics_key") is not None
-    return Reading(
-        True,
-        "/metrics (Prometheus) "
-        + ("behind metrics_key" if protected else "open to anyone who can reach the port"),
-    )
+    # The gateway serves /metrics only to the admin or the metrics key (gateway/app.py),
+    # even when it accepts anonymous requests on the model endpoints.
+    if _key_set(settings, "metrics_key"):
+        who = "needs the metrics key or the admin key"
+    elif _key_set(settings, "admin_key"):
+        who = "needs the admin key (no metrics key is set)"
+    else:
+        who = "is refused to every caller: no admin or metrics key is set"
+    return Reading(True, f"/metrics (Prometheus) {who}")
 
 
 def _cache(settings: Any) -> Reading:
@@ -303,19 +315,19 @@ _TABLE = [
         "rate_limits",
         "Requests per minute per tenant",
         ("OWASP.LLM10",),
-        _tenants("requests_per_minute", "/min"),
+        _tenants("requests_per_minute", lambda v: f"{v:,g}/min"),
     ),
     Control(
         "budgets",
         "Monthly budget per tenant (reserved before the call)",
         ("OWASP.LLM10", "NIST.MANAGE-2.4"),
-        _tenants("budget_usd_per_month", " $/month"),
+        _tenants("budget_usd_per_month", lambda v: f"${v:,.2f}/month"),
     ),
     Control(
         "max_request_usd",
         "Most one call may cost",
         ("OWASP.LLM10",),
-        _tenants("max_request_usd", " $"),
+        _tenants("max_request_usd", lambda v: f"${v:,.2f}"),
     ),
     Control(
         "deployments",

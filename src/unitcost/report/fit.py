@@ -16,7 +16,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-__all__ = ["WIDTH", "fit_table", "usage_table", "usd_column", "wrap_note"]
+__all__ = ["WIDTH", "fit_table", "plural", "usage_table", "usd_column", "wrap_note"]
 
 #: what every human table fits unless the user asks for --wide
 WIDTH = 80
@@ -26,6 +26,11 @@ FOLD = 16
 NAME = 24
 #: the widest a text column grows with --wide (a source line folds past it)
 WIDE_TEXT = 60
+
+
+def plural(n: int, noun: str) -> str:
+    """`1 route`, `2 routes`, `1,200 rows`: a count and its noun, agreeing."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 def wrap_note(text: str, width: int = WIDTH, indent: int = 4) -> str:
@@ -108,7 +113,9 @@ def fit_table(
     used = [x for x in legend if x.split(" = ")[0] in heads[:keep]]
     notes = ["  " + "; ".join(used)] if used else []
     if keep < len(heads):
-        notes.append(f"  {len(heads) - keep} more columns with --wide: " + ", ".join(names[keep:]))
+        notes.append(
+            f"  {plural(len(heads) - keep, 'more column')} with --wide: " + ", ".join(names[keep:])
+        )
     for note in notes:  # wrapped under their first word, not back at the margin
         parts.append(Text(wrap_note(note, width), style="dim"))
     return Group(*parts)

@@ -204,8 +204,7 @@ def _arrow() -> Any:
         import pyarrow.parquet as pq  # type: ignore[import-untyped]
     except ImportError:
         raise InputError(
-            "--out: Parquet needs pyarrow; install with `pip install 'unitcost[report]'` "
-            "or write a .csv"
+            "--out: Parquet needs pyarrow (pip install 'unitcost[report]'); or name a .csv"
         ) from None
     return pa, pq
 

@@ -91,8 +91,13 @@ def quantity_range(name: str, low: float, high: float) -> str:
 
 
 def _words(field: str) -> str:
-    """`usd_per_1k_output` → `$/1M output`, `output_tokens_per_s` → `output tokens/s`."""
-    text = field.replace("usd_per_1k_", "$/1M ").replace("usd_per_", "$/")
+    """`usd_per_1k_output` → `$/1M output`, `output_tokens_per_s` → `output tokens/s`;
+    `usd_per_1k_tokens` → `$/1M` (per million tokens is what $/1M means everywhere)."""
+    text = (
+        field.replace("usd_per_1k_tokens", "$/1M")
+        .replace("usd_per_1k_", "$/1M ")
+        .replace("usd_per_", "$/")
+    )
     text = text.replace("_per_1k_", "/1K ").replace("_per_", "/").replace("_", " ")
     return "Wh" + text[2:] if text.startswith("wh") else text
 

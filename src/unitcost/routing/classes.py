@@ -30,6 +30,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from unitcost.report.fit import plural
 from unitcost.routing.config import RouteConfig
 from unitcost.routing.policies import Plan, Route
 
@@ -192,7 +193,7 @@ class WorkloadClass(Route):
         if missing:
             reason += f"; behind the SLO: {', '.join(f'{n} ({why[n]})' for n in missing)}"
         if dropped:
-            reason += f"; {dropped} API option(s) excluded (pii: self_hosted_only)"
+            reason += f"; {plural(dropped, 'API option')} excluded (pii: self_hosted_only)"
         return Plan(order, reason)
 
 
@@ -206,7 +207,7 @@ def portfolio_warnings(
         viable = [n for n in names if c.sensitivity.pii == "any" or hosting[n].self_hosted]
         if len(viable) < 2:
             out.append(
-                f"classes.{c.name}: {len(viable)} viable option(s); keep at least two "
+                f"classes.{c.name}: {plural(len(viable), 'viable option')}; keep at least two "
                 "(an outage or a price change then has somewhere to go)"
             )
         if not any(hosting[n].open_weight for n in names):

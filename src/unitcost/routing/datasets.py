@@ -224,6 +224,8 @@ def load_table(path: Path) -> Outcomes:
 
 def load_outcomes(path: str | Path) -> Outcomes:
     p = Path(path)
+    if not p.exists():
+        raise InputError(f"--data: {str(p)!r} does not exist")
     if p.is_dir() and any(p.glob("mmlu_*.csv")):
         return load_routellm_mmlu(p)
     if p.is_dir() and (p / "model_info.json").exists():

@@ -19,9 +19,12 @@ exactly, and what a benchmark or a trained model sees is what the live cache com
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import logging
 import os
 import tempfile
+from collections.abc import Iterator
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -70,10 +73,24 @@ def _model_path() -> Path:
     options.optimized_model_filepath = str(staged)
     ort.InferenceSession(str(source), options, providers=["CPUExecutionProvider"])
     partial = target.with_suffix(f".{os.getpid()}.tmp")
-    quantize_dynamic(str(staged), str(partial), weight_type=QuantType.QInt8, per_channel=True)
+    with _root_log_quiet():
+        quantize_dynamic(str(staged), str(partial), weight_type=QuantType.QInt8, per_channel=True)
     partial.replace(target)  # atomic: concurrent first runs cannot see half a file
     staged.unlink(missing_ok=True)
     return target
+
+
+@contextlib.contextmanager
+def _root_log_quiet() -> Iterator[None]:
+    """onnxruntime's quantizer prints its advice ("consider pre-processing") through
+    `logging.warning`, which, with no root handler, also configures one for the whole
+    process; a handler that drops it keeps both out of the user's terminal."""
+    root, quiet = logging.getLogger(), logging.NullHandler()
+    root.addHandler(quiet)
+    try:
+        yield
+    finally:
+        root.removeHandler(quiet)
 
 
 class Embedder:

@@ -4,7 +4,8 @@ import pytest
 
 from unitcost.errors import AuthError, InputError
 from unitcost.gateway.auth import Keyring
-from unitcost.gateway.settings import hash_key, load_settings
+from unitcost.gateway.server import startup_line
+from unitcost.gateway.settings import GatewaySettings, hash_key, load_settings
 
 DEPLOYMENT = {"name": "d", "backend": "replay", "options": {"model": "gpt-5-mini"}}
 
@@ -131,3 +132,16 @@ def test_named_keys_carry_their_own_id_and_the_metrics_key_reads_metrics_only() 
             deployments=[DEPLOYMENT],
             tenants=[{"name": "a", "keys": ["same"]}, {"name": "b", "keys": ["same"]}],
         )
+
+
+def test_the_startup_line_agrees_in_number_and_fits_80_columns() -> None:
+    settings = GatewaySettings.model_validate(
+        {
+            "deployments": [DEPLOYMENT, {**DEPLOYMENT, "name": "e"}],
+            "routes": [{"name": "auto", "policy": "fallback", "deployments": ["d", "e"]}],
+            "ledger": {"url": "postgresql://ledger:s3cret@db.internal:5432/unitcost_ledger"},
+        }
+    )
+    text = startup_line(settings)
+    assert "2 deployments, 1 route, " in text and text.endswith("1 worker")
+    assert "s3cret" not in text and all(len(line) <= 80 for line in text.splitlines())

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from unitcost.errors import InputError
+from unitcost.gateway.settings import load_settings
 from unitcost.guard import GuardConfig
 from unitcost.report.controls import CONTROLS, guard_values
 from unitcost.report.frameworks import ITEMS, OWASP_LLM_2025
@@ -122,3 +123,30 @@ def test_markdown_and_html_name_each_item_control_and_retention(tmp_path: Path) 
         assert "guard.injection" in text and "six months" in text and "gw.yaml" in text
     assert "| LLM09 Misinformation |" in md
     assert "<table>" in html and "<script" not in html
+
+
+@pytest.mark.parametrize(
+    ("keys", "expected"),
+    [
+        ("admin_key: a\nmetrics_key: m\n", "needs the metrics key or the admin key"),
+        # the README's `metrics_key: ${METRICS_KEY:-}` with METRICS_KEY unset: an empty key
+        ("admin_key: a\nmetrics_key: ${UNITCOST_TEST_UNSET_KEY:-}\n", "needs the admin key"),
+        ("", "refused to every caller"),
+    ],
+)
+def test_metrics_reading_says_who_may_read_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, keys: str, expected: str
+) -> None:
+    monkeypatch.delenv("UNITCOST_TEST_UNSET_KEY", raising=False)
+    config = tmp_path / "gw.yaml"
+    config.write_text(
+        keys + "deployments: [{name: d, backend: openai, options: {url: http://x}}]\n"
+    )
+    reading = CONTROLS["metrics"].read(load_settings(config))
+    assert expected in reading.setting and "open" not in reading.setting
+
+
+def test_tenant_limits_read_as_money_and_rates() -> None:
+    s = settings({})
+    assert CONTROLS["budgets"].read(s).setting == "1 of 2 tenants (acme: $500.00/month)"
+    assert CONTROLS["rate_limits"].read(s).setting == "1 of 2 tenants (acme: 600/min)"

@@ -121,6 +121,7 @@ def test_scenario_figures_are_shown_in_their_units() -> None:
     assert "e" not in quantity("llama.usd_per_1k_input", 0.000000034)
     assert output_label("features.reply-drafts.gross_margin") == "reply-drafts gross margin"
     assert output_label("llama.usd_per_1k_output") == "llama $/1M output"
+    assert output_label("big.training_usd_per_1k_tokens") == "big training $/1M"
     assert output_label("llama.output_tokens_per_s") == "llama output tokens/s"
     assert input_label("features reply-drafts.attach_rate") == "reply-drafts attach rate"
 

@@ -45,7 +45,7 @@ def test_pii_self_hosted_only_drops_api_options() -> None:
     )
     plan = classes["c"].plan({}, "acme", None)
     assert plan.candidates == ["llama-vllm", "llama-ollama"]
-    assert "2 API option(s) excluded" in plan.reason
+    assert "2 API options excluded" in plan.reason
 
 
 def test_options_behind_the_slo_go_last_in_their_order() -> None:
@@ -83,7 +83,7 @@ def test_start_up_warnings_follow_the_seed_advice() -> None:
         ],
         DEPLOYMENTS,
     )
-    assert any(w.startswith("classes.one: 1 viable option(s)") for w in warnings)
+    assert any(w.startswith("classes.one: 1 viable option") for w in warnings)
     assert any(w.startswith("classes.api-only: no open-weight option") for w in warnings)
     assert not any(w.startswith("classes.good") for w in warnings)
 

@@ -80,3 +80,8 @@ def test_judge_scores_are_points_and_bad_cells_are_named(tmp_path: Path) -> None
     (tmp_path / "bad.csv").write_text("prompt,a,b\nx,3,great\n")
     with pytest.raises(InputError, match="bad.csv: column 'b': 'great' is not a score"):
         load_outcomes(tmp_path / "bad.csv")
+
+
+def test_a_path_that_does_not_exist_is_named_as_such(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match=r"^--data: '.*nowhere' does not exist$"):
+        load_outcomes(tmp_path / "nowhere")
