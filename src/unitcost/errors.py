@@ -3,10 +3,12 @@
     UnitcostError
     ├── InputError            bad input from a person: CLI exit code 2, HTTP 400
     │   ├── CatalogLookupError    unknown accelerator / model / preset (lists what is known)
-    │   └── NotFoundError         unknown model or route over HTTP (404)
+    │   ├── NotFoundError         unknown model or route over HTTP (404)
+    │   └── MethodNotAllowed      a known path asked with the wrong method (405, Allow)
     ├── AuthError             missing or wrong API key (401)
     ├── PermissionDenied      a tenant key asking for another tenant's data (403)
     ├── PayloadTooLarge       request body over the configured limit (413)
+    │   └── HeadersTooLarge       a request line and headers over 64 KiB (431)
     ├── LimitExceeded         rate limit exhausted (429, Retry-After)
     │   └── BudgetExceeded        a budget or cost cap would be exceeded (429, budget_exceeded)
     ├── Unavailable           a dependency the gateway needs is down (503), e.g. Redis
@@ -31,9 +33,11 @@ __all__ = [
     "CatalogLookupError",
     "GuardBlocked",
     "GuardOutputBlocked",
+    "HeadersTooLarge",
     "InputError",
     "LedgerError",
     "LimitExceeded",
+    "MethodNotAllowed",
     "NotFoundError",
     "PayloadTooLarge",
     "PermissionDenied",
@@ -100,6 +104,11 @@ class NotFoundError(InputError):
     code = "model_not_found"
 
 
+class MethodNotAllowed(InputError):
+    status_code = 405
+    code = "method_not_allowed"
+
+
 class AuthError(UnitcostError):
     status_code = 401
     error_type = "authentication_error"
@@ -114,6 +123,11 @@ class PermissionDenied(UnitcostError):
 class PayloadTooLarge(InputError):
     status_code = 413
     code = "request_too_large"
+
+
+class HeadersTooLarge(PayloadTooLarge):
+    status_code = 431
+    code = "request_headers_too_large"
 
 
 class LimitExceeded(UnitcostError):

@@ -83,7 +83,9 @@ def routing_available() -> bool:
 
 
 def routing_summary(result: DemoResult) -> str:
-    """The learned route against always sending every question to the strongest model."""
+    """The learned route against always sending every question to the strongest model:
+    both measured on the same questions, each model writing its own answers (the report's
+    routing savings re-price the route's own tokens instead, so they differ)."""
     auto, strong = result.deployments.get(ROUTE), result.deployments.get(STRONG)
     if auto is None or strong is None or not auto.requests or not strong.cost_usd:
         return ""
@@ -91,7 +93,8 @@ def routing_summary(result: DemoResult) -> str:
     return (
         f"{ROUTE}: {share:.0%} of calls to {STRONG}; accuracy {auto.accuracy:.1%} vs "
         f"{strong.accuracy:.1%} always-{STRONG}; cost ${auto.cost_usd:.2f} vs "
-        f"${strong.cost_usd:.2f}: {1 - auto.cost_usd / strong.cost_usd:.0%} saved"
+        f"${strong.cost_usd:.2f} for {STRONG}'s own answers to the same questions: "
+        f"{1 - auto.cost_usd / strong.cost_usd:.0%} saved"
     )
 
 

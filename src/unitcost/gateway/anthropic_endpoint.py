@@ -21,6 +21,7 @@ import orjson
 
 from unitcost.errors import InputError, UnitcostError
 from unitcost.gateway.asgi import Receive, Scope, Send, read_body
+from unitcost.gateway.auth import TWO_KEYS, key_header
 from unitcost.gateway.exchange import Client, Exchange
 from unitcost.gateway.pipeline import Services, handle
 from unitcost.gateway.settings import AttributionHeaders
@@ -109,11 +110,11 @@ async def handle_messages(
     message_id = "msg_" + os.urandom(12).hex()
     x = Exchange.begin(scope, receive, send, "chat/completions", attribution)
     if x.authorization is None:
-        key = next((v for k, v in scope["headers"] if k == b"x-api-key"), None)
-        x.authorization = None if key is None else b"Bearer " + key
+        key = key_header(scope["headers"], b"x-api-key")
+        x.authorization = key if key is None or key is TWO_KEYS else b"Bearer " + key
     client = MessagesClient(receive, send, message_id)
     try:
-        authenticate(services.keyring, x.authorization)  # a 401 before any word on the body
+        x.principal = authenticate(services.keyring, x.authorization)  # 401 before the body
         raw = await read_body(receive, services.settings.max_body_bytes, x.declared_length)
         try:
             body = orjson.loads(raw)
@@ -125,6 +126,7 @@ async def handle_messages(
             raise InputError("request body must be a JSON object")
         chat = to_chat_request(body)
     except UnitcostError as exc:
+        services.recorder.reject(x, exc)  # counted, and a zero-cost row for a known tenant
         await Client.respond(client, exc.status_code, _error(exc), _JSON, x.headers)
         return
     if chat.get("stream") is True:

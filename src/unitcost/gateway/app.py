@@ -28,10 +28,16 @@ from urllib.parse import parse_qs
 import orjson
 from pydantic import SecretStr
 
-from unitcost.errors import InputError, NotFoundError, PermissionDenied, UnitcostError
+from unitcost.errors import (
+    InputError,
+    MethodNotAllowed,
+    NotFoundError,
+    PermissionDenied,
+    UnitcostError,
+)
 from unitcost.gateway.anthropic_endpoint import MESSAGES_PATH, handle_messages
 from unitcost.gateway.asgi import Receive, Scope, Send, send_error, send_json, send_response
-from unitcost.gateway.auth import Keyring, Principal
+from unitcost.gateway.auth import Keyring, Principal, key_header
 from unitcost.gateway.cache import ResponseCache
 from unitcost.gateway.classes import observe_into, open_classes
 from unitcost.gateway.exchange import Exchange
@@ -200,12 +206,15 @@ class Gateway:
         if handler is None:
             known = sorted({p for _, p in self.table} | set(ENDPOINTS) | {MESSAGES_PATH, DASHBOARD})
             if path in known:
-                raise InputError(f"method {method} is not allowed on {path}")
+                allowed = sorted({m for m, p in self.table if p == path} or {"POST"})
+                raise MethodNotAllowed(
+                    f"method {method} is not allowed on {path}; accepted: {', '.join(allowed)}",
+                    headers={"allow": ", ".join(allowed)},
+                )
             raise NotFoundError(f"no route {path}; the gateway serves {', '.join(known)}")
         principal = None
         if path not in PUBLIC_PATHS:
-            authorization = next((v for k, v in scope["headers"] if k == b"authorization"), None)
-            principal = self.keyring.authenticate(authorization)
+            principal = self.keyring.authenticate(key_header(scope["headers"], b"authorization"))
         await handler(scope, receive, send, principal)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:

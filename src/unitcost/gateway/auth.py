@@ -12,14 +12,29 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from pydantic import SecretStr
 
-from unitcost.errors import AuthError
+from unitcost.errors import AuthError, InputError
 from unitcost.gateway.settings import GatewaySettings
 
-__all__ = ["ANONYMOUS", "Keyring", "Principal"]
+__all__ = ["ANONYMOUS", "TWO_KEYS", "Keyring", "Principal", "key_header"]
+
+#: what a request that sent its key header twice presents: refused, whichever copy is good
+#: (a proxy in front that reads the first copy and the gateway the last would disagree on
+#: who is calling)
+TWO_KEYS = b"\x00two key headers"
+
+
+def key_header(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> bytes | None:
+    """The one value of header `name`; `TWO_KEYS` when it came more than once."""
+    found = None
+    for key, value in headers:
+        if key == name:
+            found = value if found is None else TWO_KEYS
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +62,8 @@ class Keyring:
         self.open = not self.tenants and self.admin_digest is None
 
     def authenticate(self, authorization: bytes | None) -> Principal:
+        if authorization is TWO_KEYS:
+            raise InputError("authorization: sent twice; send one key", param="authorization")
         if authorization is None:
             if self.open:
                 return ANONYMOUS

@@ -11,6 +11,7 @@ Stages read and fill the exchange instead of taking `receive, send, headers` eac
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,13 +20,15 @@ import orjson
 
 from unitcost.errors import UnitcostError
 from unitcost.gateway.asgi import Receive, Scope, Send
-from unitcost.gateway.auth import Principal
+from unitcost.gateway.auth import TWO_KEYS, Principal
 from unitcost.gateway.settings import AttributionHeaders
 from unitcost.ledger.record import new_id
 
 __all__ = ["Client", "Exchange"]
 
 _JSON = b"application/json"
+#: a client's x-request-id is kept when it looks like an id (UUIDs, ULIDs, trace ids)
+_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:/+=@-]{1,128}")
 
 
 class Client:
@@ -132,11 +135,11 @@ class Exchange:
         request_id = None
         for name, value in scope["headers"]:
             if name == b"authorization":
-                x.authorization = value
+                x.authorization = value if x.authorization is None else TWO_KEYS
             elif name == b"content-length":
                 x.declared_length = int(value) if value.isdigit() else None
-            elif name == b"x-request-id":
-                request_id = value.decode("latin-1")[:128]
+            elif name == b"x-request-id":  # echoed and stored: a safe id, or one of ours
+                request_id = value.decode() if _REQUEST_ID.fullmatch(value) else None
             elif name == b"x-unitcost-class":  # checked by the route stage
                 x.workload_class = value.decode("latin-1")[:128]
             elif name in names:

@@ -47,7 +47,11 @@ _COMMON = {
     "model": {"type": "string", "minLength": 1},
     "stream": {"type": "boolean"},
     "max_tokens": {"type": "integer", "minimum": 1},
-    "n": {"type": "integer", "minimum": 1},
+    "n": {"type": "integer", "minimum": 1, "maximum": 128},
+    "temperature": {"type": "number"},
+    "top_p": {"type": "number"},
+    "presence_penalty": {"type": "number"},
+    "frequency_penalty": {"type": "number"},
     "user": {"type": "string"},
 }
 _TEXT_OR_LIST = {

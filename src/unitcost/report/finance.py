@@ -233,7 +233,7 @@ def feature_pnl(
             Column("COGS (measured)", "usd"),
             Column("gross margin", "pct"),
             Column("plan COGS P50", "usd"),
-            Column("plan P5 – P95"),
+            Column("plan P5 – P95", "range"),
             Column("actual vs plan"),
         ],
         rows,

@@ -29,7 +29,7 @@ from unitcost.report import ledger_charts as charts
 from unitcost.report.charts import png_data_uri
 from unitcost.report.columnar import open_report_reader
 from unitcost.report.inputs import Card, ReportInputs, SettingsLike, inputs_from_settings
-from unitcost.report.model import Column, Table, html_table, usd, write_csv
+from unitcost.report.model import Column, Table, fmt_usd, html_table, usd, write_csv
 
 __all__ = ["LedgerReport", "Section", "build_ledger_report", "write_ledger_report"]
 
@@ -83,7 +83,7 @@ def _scorecard(
 ) -> Table:
     rows: list[list[str]] = []
     blended = [v for v in weekly.column("$/1M blended") if v is not None]
-    if blended:
+    if len(blended) > 1:
         first, last = blended[0], blended[-1]
         change = f" ({float(last / first - 1) * 100:+.1f}%)" if first else ""
         rows.append(
@@ -93,6 +93,8 @@ def _scorecard(
                 "ledger, paid calls",
             ]
         )
+    elif blended:  # one week is a level, not a trend
+        rows.append(["$/1M tokens (one week: no trend yet)", f"${blended[0]:.4f}", "ledger"])
     everyone = users.get("*", 0)
     if everyone:
         shares = sorted(((n / everyone, k) for k, n in users.items() if k != "*"), reverse=True)
@@ -122,9 +124,18 @@ def _scorecard(
         rows.append(["inference revenue", "not available", "give --revenue CSV or --plan"])
     by_feature = a.fold(cells, ("feature",))
     if by_feature:
+        # the costliest in total (where the money goes), with its per-request cost beside it
         name, agg = max(by_feature.items(), key=lambda kv: kv[1].cost_nanos)
+        total = sum(v.cost_nanos for v in by_feature.values())
+        share = f" ({agg.cost_nanos / total * 100:.0f}% of spend)" if total else ""
         per = Column("", "usd", 6).format(usd(agg.cost_nanos // max(agg.requests, 1)))
-        rows.append(["costliest feature", f"{name or '(none)'}: {per}/request", "ledger"])
+        rows.append(
+            [
+                "costliest feature, in total",
+                f"{name or '(none)'}: {fmt_usd(usd(agg.cost_nanos))}{share}, {per}/request",
+                "ledger",
+            ]
+        )
     hits = sum(c.saving_nanos for c in cells)
     spend = sum(c.cost_nanos for c in cells)
     if hits + spend:

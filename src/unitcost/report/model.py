@@ -34,7 +34,8 @@ __all__ = [
 ]
 
 NONE = "(none)"
-Kind = Literal["text", "int", "usd", "pct", "float", "day"]
+#: "range": a figure written as text ("$1.00 – $2.00"), so a missing one is "–", not "(none)"
+Kind = Literal["text", "int", "usd", "pct", "float", "day", "range"]
 _NANO = Decimal("1e-9")
 
 

@@ -6,7 +6,8 @@
     unstreamed(body)       # the same request as a non-streaming call
 
 Validation checks the shape of what the gateway itself reads (model, messages, content
-parts, stream, max_tokens, n, tools); every other field reaches the upstream untouched.
+parts, stream, max_tokens, n, best_of, tools) and the types of the common sampling and
+embedding options; every other field reaches the upstream untouched.
 A malformed field gets one line that names it, says what was wrong and what is accepted.
 """
 
@@ -38,7 +39,12 @@ ENDPOINTS = {
 }
 _REQUIRED = {"chat/completions": "messages", "completions": "prompt", "embeddings": "input"}
 _ROLES = ("system", "developer", "user", "assistant", "tool", "function")
-_COUNTS = ("max_tokens", "max_completion_tokens", "n")
+_COUNTS = ("max_tokens", "max_completion_tokens")
+#: choices per request: `n`, and `best_of` (completions generate, and bill, that many);
+#: OpenAI's own ceiling for `n` is 128
+_CHOICES, _MOST_CHOICES = ("n", "best_of"), 128
+_NUMBERS = ("temperature", "top_p", "presence_penalty", "frequency_penalty")
+_ENCODINGS = ("float", "base64")
 
 
 def parse_request(raw: bytes, endpoint: str) -> dict[str, Any]:
@@ -69,6 +75,22 @@ def parse_request(raw: bytes, endpoint: str) -> dict[str, Any]:
         value = body.get(name)
         if value is not None and (not _is_int(value) or value < 1):
             raise InputError(f"{name}: must be a positive integer (got {value!r})", param=name)
+    for name in _CHOICES:
+        value = body.get(name)
+        if value is not None and (not _is_int(value) or not 1 <= value <= _MOST_CHOICES):
+            raise InputError(
+                f"{name}: must be an integer from 1 to {_MOST_CHOICES} (got {value!r})",
+                param=name,
+            )
+    for name in _NUMBERS:
+        value = body.get(name)
+        if value is not None and (not isinstance(value, int | float) or isinstance(value, bool)):
+            raise InputError(f"{name}: must be a number (got {value!r})", param=name)
+    choice = body.get("tool_choice")
+    if choice is not None and not isinstance(choice, str | dict):
+        raise InputError("tool_choice: must be a string or an object", param="tool_choice")
+    if endpoint == "embeddings":
+        _check_embedding_options(body)
     if "user" in body and body["user"] is not None and not isinstance(body["user"], str):
         raise InputError("user: must be a string", param="user")
     tools = body.get("tools")
@@ -79,6 +101,20 @@ def parse_request(raw: bytes, endpoint: str) -> dict[str, Any]:
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_embedding_options(body: dict[str, Any]) -> None:
+    dimensions = body.get("dimensions")
+    if dimensions is not None and (not _is_int(dimensions) or dimensions < 1):
+        raise InputError(
+            f"dimensions: must be a positive integer (got {dimensions!r})", param="dimensions"
+        )
+    encoding = body.get("encoding_format")
+    if encoding is not None and encoding not in _ENCODINGS:
+        raise InputError(
+            f"encoding_format: {encoding!r}; accepted: {', '.join(_ENCODINGS)}",
+            param="encoding_format",
+        )
 
 
 def _check_messages(messages: Any) -> None:
@@ -111,6 +147,14 @@ def _check_part(where: str, part: Any) -> None:
         raise InputError(f"{where}: must be an object with a string `type`", param=where)
     if part["type"] == "text" and not isinstance(part.get("text"), str):
         raise InputError(f"{where}.text: must be a string", param=f"{where}.text")
+    if part["type"] == "image_url":
+        image = part.get("image_url")
+        url = image.get("url") if isinstance(image, dict) else None
+        if not isinstance(url, str):
+            raise InputError(
+                f"{where}.image_url: must be an object with a string `url`",
+                param=f"{where}.image_url",
+            )
 
 
 def _check_text_or_list(name: str, value: Any) -> None:

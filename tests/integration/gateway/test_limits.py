@@ -90,6 +90,37 @@ def test_max_tokens_is_sent_and_clamped_so_the_hold_covers_the_call(
         assert all(r.cost_nanos <= r.hold_micros * 1000 for r in rows)
 
 
+def test_best_of_is_held_for_every_candidate_it_bills(tmp_path, fake_upstream) -> None:  # type: ignore[no-untyped-def]
+    """A completion with best_of=5 generates (and bills) five candidates: the hold covers
+    five, so a budget that fits three calls refuses it (it was held as one and admitted)."""
+    with serving(settings(tmp_path, fake_upstream, budget_usd_per_month=3 * CALL_USD)) as gw:
+        client = gw.client()
+        with pytest.raises(openai.RateLimitError) as info:
+            client.completions.create(model="fake", prompt="hi", max_tokens=10, best_of=5)
+        assert info.value.body["code"] == "budget_exceeded"
+        client.completions.create(model="fake", prompt="hi", max_tokens=10, best_of=2)
+        ok = [r for r in gw.records(expect=2) if r.status == "ok"]
+        assert [r.hold_micros for r in ok] == [2 * 2_000]
+        with pytest.raises(openai.BadRequestError, match="best_of: must be an integer from 1"):
+            client.completions.create(model="fake", prompt="hi", max_tokens=10, best_of=10**6)
+
+
+def test_an_upstream_that_bills_past_max_tokens_is_recorded_as_billed_and_logged(
+    tmp_path, fake_upstream, caplog
+) -> None:  # type: ignore[no-untyped-def]
+    fake_upstream.behaviour.completion_tokens = 1_000  # sent max_tokens=10, generates 1,000
+    with serving(settings(tmp_path, fake_upstream, budget_usd_per_month=1.0)) as gw:
+        with caplog.at_level("WARNING", logger="unitcost.gateway"):
+            gw.client().chat.completions.create(model="fake", messages=HI, max_tokens=10)
+        (row,) = gw.records(expect=1)
+        assert row.completion_tokens == 1_000 and row.cost_nanos == 200_000_000  # as billed
+        assert row.hold_micros == 2_000
+        assert any(
+            "deployment fake billed $0.200000 for a call held at $0.002000" in r.getMessage()
+            for r in caplog.records
+        )
+
+
 def test_a_budget_survives_a_restart(tmp_path, fake_upstream) -> None:  # type: ignore[no-untyped-def]
     config = settings(tmp_path, fake_upstream, budget_usd_per_month=3 * CALL_USD)
     with serving(config) as gw:

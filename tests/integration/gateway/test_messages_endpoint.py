@@ -187,6 +187,11 @@ def test_errors_come_back_in_anthropic_shape(gateway: Any, upstreams: Any) -> No
             "message": "max_tokens: required, an integer ≥ 1",
         },
     }
+    # refused before the pipeline, and still a zero-cost row for the tenant (it was not)
+    refused = [r for r in gateway.records(expect=3) if r.status == "rejected"]
+    assert [(r.tenant, r.http_status, r.error) for r in refused if r.http_status == 400] == [
+        ("acme", 400, "invalid_request_error: max_tokens")
+    ]
 
 
 def test_the_anthropic_key_header_is_accepted(gateway: Any) -> None:

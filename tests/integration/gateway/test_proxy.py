@@ -257,3 +257,62 @@ def test_healthz_and_unknown_routes(gateway) -> None:
     assert (
         missing.status_code == 404 and "no route /v2/things" in missing.json()["error"]["message"]
     )
+
+
+def test_a_key_header_sent_twice_is_refused_whichever_copy_is_good(gateway) -> None:
+    """A proxy in front that reads the first copy and a gateway that reads the last would
+    bill different tenants for one request (found by a black-box probe)."""
+    good, other = TENANT_KEYS["acme"], TENANT_KEYS["globex"]
+    chat = {"model": "fake", "messages": [{"role": "user", "content": "x"}]}
+    for first, second in ((f"Bearer {other}", f"Bearer {good}"), (f"Bearer {good}", "Bearer x")):
+        twice = [("authorization", first), ("authorization", second)]
+        reply = httpx.post(gateway.url + "/v1/chat/completions", json=chat, headers=twice)
+        assert reply.status_code == 400 and reply.json()["error"]["param"] == "authorization"
+        assert httpx.get(gateway.url + "/v1/usage", headers=twice).status_code == 400
+    messages = {"model": "fake", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}]}
+    twice = [("x-api-key", good), ("x-api-key", other)]
+    reply = httpx.post(gateway.url + "/v1/messages", json=messages, headers=twice)
+    assert reply.status_code == 400 and "sent twice" in reply.json()["error"]["message"]
+    metrics = httpx.get(
+        gateway.url + "/metrics", headers={"authorization": f"Bearer {ADMIN_KEY}"}
+    ).text
+    assert (
+        'unitcost_rejections_total{http_status="400",reason="invalid_request_error",'
+        'tenant="(unauthenticated)"} 5.0'
+    ) in metrics
+
+
+def test_a_request_id_is_echoed_only_when_it_looks_like_one(gateway) -> None:
+    chat = {"model": "fake", "messages": [{"role": "user", "content": "x"}]}
+    key = {"authorization": f"Bearer {TENANT_KEYS['acme']}"}
+    url = gateway.url + "/v1/chat/completions"
+    kept = httpx.post(url, json=chat, headers={**key, "x-request-id": "trace-0af7651916cd43dd"})
+    assert kept.headers["x-request-id"] == "trace-0af7651916cd43dd"
+    odd = httpx.post(url, json=chat, headers={**key, "x-request-id": '<script>\t"x"'})
+    replaced = odd.headers["x-request-id"]
+    assert replaced != '<script>\t"x"' and replaced.isalnum()
+    rows = gateway.records(expect=2)
+    assert {r.request_id for r in rows} == {"trace-0af7651916cd43dd", replaced}
+
+
+def test_a_known_path_with_the_wrong_method_is_405_with_allow(gateway) -> None:
+    reply = httpx.get(gateway.url + "/v1/chat/completions")
+    assert reply.status_code == 405 and reply.headers["allow"] == "POST"
+    assert reply.json()["error"]["code"] == "method_not_allowed"
+    reply = httpx.post(gateway.url + "/healthz")
+    assert reply.status_code == 405 and reply.headers["allow"] == "GET"
+
+
+def test_a_request_head_over_64_kib_is_431_and_closed(gateway) -> None:
+    """llhttp buffers headers without a limit: a client could send megabytes of them."""
+    key = {"authorization": f"Bearer {TENANT_KEYS['acme']}"}
+    chat = {"model": "fake", "messages": [{"role": "user", "content": "x"}]}
+    url = gateway.url + "/v1/chat/completions"
+    fine = httpx.post(url, json=chat, headers={**key, "x-unitcost-feature": "f" * 16_000})
+    assert fine.status_code == 200
+    big = {**key, "x-padding": "p" * 1_000_000}
+    with httpx.Client() as client:
+        reply = client.post(url, json=chat, headers=big)
+    assert reply.status_code == 431
+    assert reply.json()["error"]["code"] == "request_headers_too_large"
+    assert reply.headers["connection"] == "close"

@@ -210,3 +210,20 @@ def test_empty_period_writes_a_report_without_charts(tmp_path: Path) -> None:
     html = write_ledger_report(url, tmp_path / "out", since="2027-01-01")
     assert "no rows in this period" in html.read_text(encoding="utf-8")
     assert not list((tmp_path / "out").glob("*.png"))
+
+
+def test_scorecard_names_the_costliest_feature_by_total_and_a_single_week_as_a_level(
+    reader: q.Reader,
+) -> None:
+    report = build_ledger_report(reader)
+    card = {r[0]: r[1] for r in _table(report, "scorecard").rows}
+    chat = _row(_table(report, "spend_by_feature"), "chat")
+    # chat $0.06282 of $0.07982 in all (search $0.017): 79%
+    assert card["costliest feature, in total"].startswith("chat: $0.06 (79% of spend), $")
+    assert f"${Decimal('0.06282') / chat[1]:.6f}/request" in card["costliest feature, in total"]
+    assert "→" in card["$/1M tokens, first week → last"]  # two weeks: a trend
+
+    one_week = build_ledger_report(reader, q.Period("2026-03-09"))
+    card = {r[0]: r[1] for r in _table(one_week, "scorecard").rows}
+    assert "$/1M tokens, first week → last" not in card
+    assert card["$/1M tokens (one week: no trend yet)"] == "$1.6000"

@@ -309,6 +309,45 @@ def test_inbound_request_maps_back_to_chat() -> None:
         to_chat_request({"model": "gw", "messages": [{"role": "user", "content": "x"}]})
 
 
+_BASE = {"model": "gw", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}
+
+
+def _user(*blocks: Any) -> dict[str, Any]:
+    return {**_BASE, "messages": [{"role": "user", "content": list(blocks)}]}
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({**_BASE, "tools": "x"}, "tools"),
+        ({**_BASE, "tools": [5]}, "tools[0]"),
+        ({**_BASE, "tools": [{"name": 5}]}, "tools[0].name"),
+        ({**_BASE, "tools": [{"name": "f"}], "tool_choice": "auto"}, "tool_choice"),
+        ({**_BASE, "tools": [{"name": "f"}], "tool_choice": {"type": "all"}}, "tool_choice.type"),
+        ({**_BASE, "metadata": "x"}, "metadata"),
+        ({**_BASE, "stop_sequences": 5}, "stop_sequences"),
+        ({**_BASE, "stop_sequences": [5]}, "stop_sequences[0]"),
+        ({**_BASE, "temperature": "hot"}, "temperature"),
+        ({**_BASE, "stream": "yes"}, "stream"),
+        ({**_BASE, "max_tokens": True}, "max_tokens"),
+        (_user({"type": "text", "text": 5}), "messages[0].content[0].text"),
+        (_user({"type": "image", "source": "x"}), "messages[0].content[0].source"),
+        (
+            _user({"type": "tool_result", "tool_use_id": "t", "content": 5}),
+            "messages[0].content[0].content",
+        ),
+        (_user({"type": "tool_use", "id": "t", "name": 5}), "messages[0].content[0].name"),
+    ],
+)
+def test_inbound_fields_of_the_wrong_type_are_refused_by_name(
+    body: dict[str, Any], field: str
+) -> None:
+    """Each of these crashed the translation with a 500 (found by a black-box probe)."""
+    with pytest.raises(InputError) as caught:
+        to_chat_request(body)
+    assert caught.value.message.startswith(f"{field}:"), caught.value.message
+
+
 def test_chat_chunks_become_events_the_anthropic_sdk_accumulates() -> None:
     anthropic_streaming = pytest.importorskip("anthropic.lib.streaming._messages")
 

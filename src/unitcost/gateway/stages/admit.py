@@ -5,7 +5,7 @@
     await settle(limits, hold, row)                             # the row's real cost
 
 The hold is the prompt's exact token count at the highest prompt-side rate plus
-`n × max_tokens` at the highest output rate, in integer micro-dollars rounded up. For a
+`max(n, best_of) × max_tokens` at the highest output rate, in integer micro-dollars rounded up. For a
 tenant with a budget or cost cap, `max_tokens` is clamped to the deployment's limit (or
 sent when the client gave none), so the upstream cannot bill more than was held.
 Tenants without budgets, caps or token rates skip the token count entirely.
@@ -79,7 +79,8 @@ def prepare_call(
     if not counts_tokens:
         return PreparedCall(body, 0, 0, 0, max_tokens)
     prompt = dep.count_prompt(body)
-    n = body.get("n") or 1
+    # best_of (completions) generates, and bills, that many candidates to return n of them
+    n = max(body.get("n") or 1, body.get("best_of") or 1)
     out = n * (max_tokens or 0)
     card = dep.card.for_usage(TokenUsage(prompt_tokens=prompt, completion_tokens=out))
     prompt_rate = max(

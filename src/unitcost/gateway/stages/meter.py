@@ -4,7 +4,8 @@
 
 Usage the upstream sent and `wire.usage` accepted is billed as is. With none, or with usage
 that was refused (a negative or non-integer count), the deployment's tokenizer counts the
-prompt and the generated text, and the row is marked estimated.
+prompt and the generated text, and the row is marked estimated. A call that cost more than
+its hold (an upstream that ignored max_tokens) is billed as reported, and logged.
 """
 
 from __future__ import annotations
@@ -56,3 +57,15 @@ def meter(
         + row.cost_output_nanos
         + row.cost_reasoning_nanos
     )
+    if row.hold_micros and row.cost_nanos > row.hold_micros * 1000:
+        # The hold priced every token max_tokens allows, so only an upstream that generated
+        # (or bills) past the max_tokens it was sent gets here. The row keeps what it billed:
+        # the ledger must match the provider's invoice, so the budget is over by the excess.
+        log.warning(
+            "deployment %s billed $%.6f for a call held at $%.6f (%d output tokens): more "
+            "than the max_tokens it was sent allows; recorded as billed",
+            dep.name,
+            row.cost_nanos / 1e9,
+            row.hold_micros / 1e6,
+            usage.completion_tokens,
+        )
