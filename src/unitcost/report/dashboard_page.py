@@ -52,6 +52,14 @@ function svgEl(w, h, body, title) {
   return `<svg viewBox="0 0 ${w} ${h}" width="100%" style="max-width:${w}px" role="img" aria-label="${esc(title)}">${body}</svg>`;
 }
 
+// The top of a y axis: the data's maximum rounded up so that each of the 4 steps is
+// 1, 2, 2.5 or 5 times a power of ten ($16.16 steps read as noise; $20 steps do not).
+function niceMax(max) {
+  const step = max / 4, unit = Math.pow(10, Math.floor(Math.log10(step)));
+  const nice = [1, 2, 2.5, 5, 10].find((m) => m * unit >= step * (1 - 1e-9));
+  return 4 * nice * unit;
+}
+
 function axes(w, h, pad, maxY, yLabel, xLabel, fmt) {
   let s = "";
   for (let i = 0; i <= 4; i++) {
@@ -83,7 +91,7 @@ function spendChart() {
     m.set(r[0], (m.get(r[0]) || 0) + Number(r[4]));
   }
   const perDay = days.map((d) => series.reduce((acc, s) => acc + (grid.get(s).get(d) || 0), 0));
-  const maxY = Math.max(1e-9, ...perDay) * 1.1;
+  const maxY = niceMax(Math.max(1e-9, ...perDay));
   const w = 560, h = 260, pad = {l: 62, r: 8, t: 8, b: 42};
   const bw = (w - pad.l - pad.r) / Math.max(1, days.length);
   let s = axes(w, h, pad, maxY, "$ per day", "day (UTC)", money);
@@ -107,7 +115,7 @@ function ratesChart() {
   const rows = t.values;
   const names = [["$/1M input", 3], ["$/1M output", 4], ["$/1M blended", 5]];
   const vals = rows.flatMap((r) => names.map(([, j]) => r[j] === null ? 0 : Number(r[j])));
-  const maxY = Math.max(1e-9, ...vals) * 1.1;
+  const maxY = niceMax(Math.max(1e-9, ...vals));
   const w = 560, h = 260, pad = {l: 62, r: 24, t: 8, b: 42};
   const step = rows.length > 1 ? (w - pad.l - pad.r) / (rows.length - 1) : 0;
   let s = axes(w, h, pad, maxY, "$ per 1M tokens", "week starting (Monday, UTC)", (v) => "$" + v.toFixed(2));
@@ -152,7 +160,7 @@ function render() {
   spendChart(); ratesChart(); mixChart();
   const keys = ["spend_by_" + dim, "outcomes", "cache_savings", "rates_per_week", "model_mix", "budget_burn_down"];
   $("tables").innerHTML = keys.filter((k) => data.tables[k]).map((k) => `<div class="card">${table(data.tables[k])}</div>`).join("");
-  $("status").textContent = `${data.rows.toLocaleString("en-US")} rows, ${data.first || "–"} to ${data.last || "–"}; refreshed ${new Date().toLocaleTimeString()}`;
+  $("status").textContent = `${data.rows.toLocaleString("en-US")} rows, ${data.first || "–"} to ${data.last || "–"}; refreshed ${new Date().toISOString().slice(11, 19)} UTC`;
 }
 
 async function load() {

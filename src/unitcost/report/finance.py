@@ -159,7 +159,7 @@ def burn_down(
         )
     return Table(
         "budget_burn_down",
-        f"Budgets: {first:%B %Y} to {as_of}, forecast to month end",
+        f"Budgets: {first.isoformat()} to {as_of}, forecast to month end",
         [
             Column("tenant"),
             Column("budget", "usd"),

@@ -16,7 +16,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -76,6 +76,8 @@ FOCUS_COLUMNS = (
 _MONEY = {"BilledCost", "EffectiveCost", "ListCost", "ContractedCost"}
 _PRICE = {"ListUnitPrice", "ContractedUnitPrice"}
 _QUANTITY = {"ConsumedQuantity", "PricingQuantity"}
+#: FOCUS DateTime columns: ISO 8601 text in CSV, UTC timestamps in Parquet
+_DATETIME = {"BillingPeriodStart", "BillingPeriodEnd", "ChargePeriodStart", "ChargePeriodEnd"}
 
 #: token kind → (SKU meter, its tokens, its cost line) from a cube cell
 TOKEN_KINDS = {
@@ -229,9 +231,14 @@ def export_focus(reader: Reader, period: Period, path: Path) -> int:
             return pa.decimal128(38, 15)
         if name in _QUANTITY:
             return pa.int64()
+        if name in _DATETIME:
+            return pa.timestamp("ms", tz="UTC")  # Parquet has no seconds unit
         return pa.string()
 
     schema = pa.schema([(n, kind(n)) for n in FOCUS_COLUMNS])
+    for r in rows:
+        for name in _DATETIME:
+            r[name] = datetime.fromisoformat(r[name])
     table = pa.Table.from_pylist(rows, schema=schema)
     pq.write_table(table, path)
     return len(rows)

@@ -257,6 +257,14 @@ def build_ledger_report(
                 [chart("budget_burn_down", lambda: charts.burn_down_chart(daily, burn, end))],
             )
         )
+    elif end:  # say why there is no burn-down, rather than leave the section out silently
+        secs.append(
+            Section(
+                "Budgets",
+                text="No budgets known: the ledger does not hold them. Pass --config "
+                "gateway.yaml to read the tenants' budgets and show each one's burn-down.",
+            )
+        )
 
     bands = _plan_bands(plan, days) if plan is not None and plan.features and days else None
     pnl = f.feature_pnl(cells, revenue, bands)

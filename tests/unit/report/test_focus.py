@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -114,6 +115,11 @@ def test_parquet_is_exact_decimal(tmp_path: Path) -> None:
     table = pq.read_table(tmp_path / "focus.parquet")
     assert table.schema.names == list(FOCUS_COLUMNS)
     assert sum(table.column("BilledCost").to_pylist()) == Decimal(TOTAL_NANOS).scaleb(-9)
+    # FOCUS DateTime columns are timestamps in Parquet, the UTC day a charge belongs to
+    starts = table.column("ChargePeriodStart")
+    assert str(starts.type) == "timestamp[ms, tz=UTC]"
+    first = min(starts.to_pylist())
+    assert (first.isoformat(), first.utcoffset()) == ("2026-03-02T00:00:00+00:00", timedelta(0))
     raw = pq.read_table(tmp_path / "rows.parquet")
     assert raw.num_rows == len(ROWS)
     assert sum(raw.column("cost_nanos").to_pylist()) == TOTAL_NANOS

@@ -192,6 +192,8 @@ def test_write_report_files(tmp_path: Path) -> None:
     ]
     assert rows[1][:4] == ["chat", "3", "4500", "0.062820000"]
     assert "e-" not in (tmp_path / "out" / "rates_per_week.csv").read_text()
+    # no gateway config, so no budgets: the report says how to get their burn-down
+    assert "No budgets known" in text and "Pass --config" in text
 
 
 def test_bad_period_is_one_line() -> None:
