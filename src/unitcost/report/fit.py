@@ -155,8 +155,9 @@ def usage_table(
     wide: bool = False,
     per: int = 1_000_000,
 ) -> RenderableType:
-    """`unitcost usage`'s table: the grouping columns, then calls, tokens and money, fitted
-    to 80 columns (`wide` adds cached, reasoning, rejected and estimated counts)."""
+    """`unitcost usage`'s table: the grouping columns, then calls, tokens and money, and a
+    total row under two or more groups, fitted to 80 columns (`wide` adds cached, reasoning,
+    rejected and estimated counts)."""
 
     def num(row: dict[str, object], key: str) -> int:
         v = row.get(key)
@@ -177,6 +178,15 @@ def usage_table(
     if wide:
         header += [("cached tokens", None), ("reasoning tokens", None), ("rejected", None),
                    ("estimated", None)]  # fmt: skip
+    rows = list(rows)
+    counts = ("requests", "errors", "prompt_tokens", "completion_tokens", "cached_tokens",
+              "reasoning_tokens", "rejected", "estimated")  # fmt: skip
+    total: dict[str, object] | None = None
+    if group_by and len(rows) > 1:  # a bottom line, summed exactly like the rows above it
+        total = {k: sum(num(r, k) for r in rows) for k in counts}
+        total["cost_nanos"] = sum(nanos(r, "cost") for r in rows)
+        total["saving_nanos"] = sum(nanos(r, "saving") for r in rows)
+        rows.append(total)
     costs = [nanos(r, "cost") for r in rows]
     savings = [nanos(r, "saving") for r in rows]
     cost_text, saving_text = _usd_column(costs), _usd_column(savings)
@@ -185,7 +195,10 @@ def usage_table(
         tokens = num(r, "prompt_tokens") + num(r, "completion_tokens")
         # $/token for display only; the sums above stay exact
         rate = f"${costs[i] / 1e9 / tokens * per:,.4f}" if tokens else "–"
-        line = [("(none)" if r.get(g) in (None, "") else str(r.get(g))) for g in group_by]
+        if r is total:
+            line = ["total", *[""] * (len(group_by) - 1)]
+        else:
+            line = [("(none)" if r.get(g) in (None, "") else str(r.get(g))) for g in group_by]
         line += [f"{num(r, 'requests'):,}", cost_text[i], rate, f"{num(r, 'errors'):,}",
                  f"{num(r, 'prompt_tokens'):,}", f"{num(r, 'completion_tokens'):,}",
                  saving_text[i]]  # fmt: skip

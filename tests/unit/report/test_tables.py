@@ -61,6 +61,17 @@ def test_usage_fits_80_columns_with_units() -> None:
     assert "$11.7114" in text  # $/1M tokens: 23.950000123 / 2,045,011 tokens × 1e6
 
 
+def test_usage_ends_with_a_total_summed_exactly() -> None:
+    lines = _render(usage_table(ROWS, ["tenant", "feature"], "usage", wide=True), width=200)
+    total = next(line for line in lines if line.split()[:1] == ["total"])
+    # $23.950000123 + $0.0004809 = $23.9504810 (the column has 4 places); over 2,045,747
+    # tokens that is $11.7075/1M
+    assert total.split()[1:4] == ["261", "$23.9505", "$11.7075"]
+    assert "(none)" not in total
+    single = _render(usage_table(ROWS[:1], ["tenant"], "usage"))
+    assert not any(line.split()[:1] == ["total"] for line in single)
+
+
 def test_wide_shows_every_column() -> None:
     narrow = "\n".join(_render(usage_table(ROWS, ["tenant"], "usage")))
     wide = "\n".join(_render(usage_table(ROWS, ["tenant"], "usage", wide=True), width=200))

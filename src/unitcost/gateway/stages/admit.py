@@ -5,9 +5,10 @@
     await settle(limits, hold, row)                             # the row's real cost
 
 The hold is the prompt's exact token count at the highest prompt-side rate plus
-`max(n, best_of) × max_tokens` at the highest output rate, in integer micro-dollars rounded up. For a
-tenant with a budget or cost cap, `max_tokens` is clamped to the deployment's limit (or
-sent when the client gave none), so the upstream cannot bill more than was held.
+`max(n, best_of) × max_tokens` at the highest output rate, in integer micro-dollars
+rounded up. For a tenant with a budget or cost cap, `max_tokens` is clamped to the
+deployment's limit (or sent when the client gave none), so the upstream cannot bill more
+than was held.
 Tenants without budgets, caps or token rates skip the token count entirely.
 """
 
