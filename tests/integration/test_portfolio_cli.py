@@ -76,23 +76,22 @@ def test_portfolio_shows_price_latency_and_share_per_class(
     assert any("gpt-5-mini" in line and "100.0%" in line for line in lines)
 
 
-def test_the_example_portfolio_loads_with_its_warnings() -> None:
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "unitcost",
-            "portfolio",
-            "--config",
-            str(ROOT / "src/unitcost/examples/gateway/portfolio-classes.yaml"),
-            "--ledger",
-            "sqlite:///nonexistent.db",
-        ],
+EXAMPLE = ROOT / "src/unitcost/examples/gateway/portfolio-classes.yaml"
+
+
+def _portfolio(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "unitcost", "portfolio", "--config", str(EXAMPLE), *args],
         capture_output=True,
         text=True,
         env={"COLUMNS": "80", "PATH": ""},
         timeout=120,
+        cwd=cwd,
     )
+
+
+def test_the_example_portfolio_loads_with_its_warnings() -> None:
+    proc = _portfolio("--ledger", "sqlite:///nonexistent.db")
     assert proc.returncode == 0, proc.stderr
     assert "warning: classes.hard-reasoning: no open-weight option" in proc.stdout
     assert "warning: classes.private: 1 viable option" in proc.stdout
@@ -100,21 +99,7 @@ def test_the_example_portfolio_loads_with_its_warnings() -> None:
 
 def test_a_missing_ledger_from_the_config_is_not_blamed_on_a_flag(tmp_path: Path) -> None:
     """The ledger url came from the config, not from `--ledger`: the note says so."""
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "unitcost",
-            "portfolio",
-            "--config",
-            str(ROOT / "src/unitcost/examples/gateway/portfolio-classes.yaml"),
-        ],
-        capture_output=True,
-        text=True,
-        env={"COLUMNS": "80", "PATH": ""},
-        timeout=120,
-        cwd=tmp_path,
-    )
+    proc = _portfolio(cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert (
         proc.stdout.startswith("the config's ledger: sqlite:///") and "--ledger" not in proc.stdout

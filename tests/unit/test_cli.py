@@ -15,6 +15,13 @@ _SCRATCH_DIR = tempfile.TemporaryDirectory(prefix="unitcost-cli-")
 SCRATCH = _SCRATCH_DIR.name
 
 
+def python(script: str) -> subprocess.CompletedProcess[str]:
+    """A Python snippet in a fresh interpreter: logging starts unconfigured, as in the CLI."""
+    return subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=SCRATCH
+    )
+
+
 def run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "unitcost", *args],
@@ -198,9 +205,7 @@ def test_log_warnings_are_labelled_and_fit_80_columns() -> None:
         "keep at least two (an outage or a price change then has somewhere to go)', 1); "
         "logging.getLogger('unitcost.gateway').info('not shown')"
     )
-    proc = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=SCRATCH
-    )
+    proc = python(script)
     lines = proc.stderr.splitlines()
     assert lines[0].startswith("warning: classes.private: 1 viable option; keep"), lines
     assert len(lines) == 2 and all(len(line) <= 80 for line in lines), lines
@@ -218,9 +223,7 @@ def test_a_root_handler_added_later_does_not_print_warnings_twice() -> None:
         "logging.warning('a later root line')\n"
         "logging.getLogger('unitcost.gateway').warning('once')"
     )
-    proc = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=SCRATCH
-    )
+    proc = python(script)
     assert proc.returncode == 0, proc.stderr
     assert "pre-processing" not in proc.stderr
     assert proc.stderr.count("once") == 1 and "warning: once" in proc.stderr, proc.stderr
