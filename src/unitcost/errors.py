@@ -8,7 +8,6 @@
     ├── AuthError             missing or wrong API key (401)
     ├── PermissionDenied      a tenant key asking for another tenant's data (403)
     ├── PayloadTooLarge       request body over the configured limit (413)
-    │   └── HeadersTooLarge       a request line and headers over 64 KiB (431)
     ├── LimitExceeded         rate limit exhausted (429, Retry-After)
     │   └── BudgetExceeded        a budget or cost cap would be exceeded (429, budget_exceeded)
     ├── Unavailable           a dependency the gateway needs is down (503), e.g. Redis
@@ -33,7 +32,6 @@ __all__ = [
     "CatalogLookupError",
     "GuardBlocked",
     "GuardOutputBlocked",
-    "HeadersTooLarge",
     "InputError",
     "LedgerError",
     "LimitExceeded",
@@ -123,11 +121,6 @@ class PermissionDenied(UnitcostError):
 class PayloadTooLarge(InputError):
     status_code = 413
     code = "request_too_large"
-
-
-class HeadersTooLarge(PayloadTooLarge):
-    status_code = 431
-    code = "request_headers_too_large"
 
 
 class LimitExceeded(UnitcostError):

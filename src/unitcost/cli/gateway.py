@@ -55,7 +55,7 @@ def usage(
 
     if per not in ("1M", "1K"):
         raise InputError(f"--per: {per!r}; accepted: 1M, 1K")
-    groups = [g for g in group_by.split(",") if g]
+    groups = list(dict.fromkeys(g for g in group_by.split(",") if g))  # each column once
     if not groups:
         raise InputError(f"--group-by: {group_by!r} names no column; accepted: {', '.join(GROUPS)}")
     Period(since, until)  # bad or reversed dates fail before the ledger is opened

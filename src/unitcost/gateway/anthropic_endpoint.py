@@ -109,9 +109,13 @@ async def handle_messages(
     """Serve one `/v1/messages` request through the pipeline."""
     message_id = "msg_" + os.urandom(12).hex()
     x = Exchange.begin(scope, receive, send, "chat/completions", attribution)
-    if x.authorization is None:
-        key = key_header(scope["headers"], b"x-api-key")
-        x.authorization = key if key is None or key is TWO_KEYS else b"Bearer " + key
+    key = key_header(scope["headers"], b"x-api-key")  # Anthropic's header for the key
+    if key is not None:
+        bearer = key if key is TWO_KEYS else b"Bearer " + key
+        if x.authorization is None:
+            x.authorization = bearer
+        elif x.authorization.partition(b" ")[2].strip() != key:  # two keys: who pays?
+            x.authorization = TWO_KEYS
     client = MessagesClient(receive, send, message_id)
     try:
         x.principal = authenticate(services.keyring, x.authorization)  # 401 before the body
@@ -124,6 +128,8 @@ async def handle_messages(
             ) from None
         if not isinstance(body, dict):
             raise InputError("request body must be a JSON object")
+        if isinstance(body.get("model"), str):
+            x.requested = body["model"][:256]  # a refusal's row says what was asked for
         chat = to_chat_request(body)
     except UnitcostError as exc:
         services.recorder.reject(x, exc)  # counted, and a zero-cost row for a known tenant

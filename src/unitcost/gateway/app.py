@@ -309,7 +309,7 @@ class Gateway:
             raise InputError(
                 f"{unknown[0]}: unknown parameter; accepted: group_by, tenant, since, until"
             )
-        group_by = [g for g in query.get("group_by", "tenant").split(",") if g]
+        group_by = list(dict.fromkeys(g for g in query.get("group_by", "tenant").split(",") if g))
         tenant = query.get("tenant")
         if not reader.admin:
             if tenant is not None and tenant != reader.tenant:

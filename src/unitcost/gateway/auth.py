@@ -63,7 +63,11 @@ class Keyring:
 
     def authenticate(self, authorization: bytes | None) -> Principal:
         if authorization is TWO_KEYS:
-            raise InputError("authorization: sent twice; send one key", param="authorization")
+            raise InputError(
+                "authorization: the key came more than once (two Authorization or x-api-key "
+                "headers, or both with different keys); send it once",
+                param="authorization",
+            )
         if authorization is None:
             if self.open:
                 return ANONYMOUS

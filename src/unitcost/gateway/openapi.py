@@ -72,6 +72,16 @@ def _errors(*codes: int) -> dict[str, Any]:
     }
 
 
+#: fields one endpoint alone reads
+_OWN: dict[str, dict[str, Any]] = {
+    "prompt": {"best_of": {"type": "integer", "minimum": 1, "maximum": 128}},
+    "input": {
+        "dimensions": {"type": "integer", "minimum": 1},
+        "encoding_format": {"enum": ["float", "base64"]},
+    },
+}
+
+
 def _model_endpoint(
     summary: str, required: str, schema: dict[str, Any], models: list[str]
 ) -> dict[str, Any]:
@@ -87,7 +97,12 @@ def _model_endpoint(
                         "schema": {
                             "type": "object",
                             "required": ["model", required],
-                            "properties": {**_COMMON, "model": model, required: schema},
+                            "properties": {
+                                **_COMMON,
+                                **_OWN.get(required, {}),
+                                "model": model,
+                                required: schema,
+                            },
                         }
                     }
                 },
@@ -97,7 +112,7 @@ def _model_endpoint(
                     "description": "the upstream's answer (JSON, or server-sent events)",
                     "content": {"application/json": {}, "text/event-stream": {}},
                 },
-                **_errors(400, 401, 403, 404, 413, 429, 502, 503, 504),
+                **_errors(400, 401, 403, 404, 405, 413, 429, 502, 503, 504),
             },
         }
     }

@@ -1,4 +1,4 @@
-"""The gateway on uvicorn (uvloop, httptools with a ceiling on request heads).
+"""Running the gateway on uvicorn (uvloop + httptools), the production ASGI server.
 
 serve(settings, config_path)          # blocks; SIGTERM flushes the ledger and exits
                                       # settings.workers > 1: that many processes, one port
@@ -21,73 +21,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import uvicorn
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from unitcost.errors import HeadersTooLarge, InputError, UnitcostError
+from unitcost.errors import InputError, UnitcostError
 from unitcost.gateway.app import Gateway
 from unitcost.gateway.settings import GatewaySettings, load_settings
 from unitcost.report.fit import plural, wrap_note
 from unitcost.wire.http1 import free_port
 
-__all__ = [
-    "BoundedHttpToolsProtocol",
-    "RunningGateway",
-    "free_port",
-    "running",
-    "serve",
-    "server",
-    "worker_app",
-]
-
-
-class BoundedHttpToolsProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol with a ceiling on a request's head (request line and
-    headers). llhttp sets none, so a client could make the gateway buffer megabytes of
-    headers; past `head_limit` bytes the connection gets a 431 in OpenAI's shape and closes.
-    Such a refusal happens before there is a request, so it is not in /metrics or the ledger
-    (nor are uvicorn's own 400s for malformed framing)."""
-
-    head_limit = 64 * 1024
-    _in_head = False  # between a request's first byte and the end of its headers
-    _head_bytes = 0
-    _refused = False
-
-    def on_message_begin(self) -> None:
-        super().on_message_begin()
-        self._in_head, self._head_bytes = True, 0
-
-    def on_headers_complete(self) -> None:
-        self._in_head = False
-        super().on_headers_complete()
-
-    def data_received(self, data: bytes) -> None:
-        if self._refused:  # the rest of a refused head: read and dropped until the client goes
-            return
-        was_in_head = self._in_head
-        super().data_received(data)
-        # A head open before and after this read means all of `data` was head (a head that
-        # began inside `data` is not counted: a body before it must not count against it).
-        if self._in_head and was_in_head:
-            self._head_bytes += len(data)
-            if self._head_bytes > self.head_limit:
-                self._in_head = False
-                self._refuse()
-
-    def _refuse(self) -> None:
-        error = HeadersTooLarge(
-            f"request line and headers exceed {self.head_limit:,} bytes; send less"
-        )
-        body = json.dumps(error.to_openai()).encode()
-        self.transport.write(
-            b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: application/json"
-            b"\r\ncontent-length: %d\r\nconnection: close\r\n\r\n%s" % (len(body), body)
-        )
-        # Closing with the client's bytes unread would reset the connection, and the client
-        # could lose the answer: end our side, drain theirs, close a little later.
-        self._refused = True
-        if self.transport.can_write_eof():
-            self.transport.write_eof()
-        self.loop.call_later(5.0, self.transport.close)
+__all__ = ["RunningGateway", "free_port", "running", "serve", "server", "worker_app"]
 
 
 def _options(settings: GatewaySettings) -> dict[str, Any]:
@@ -95,7 +36,7 @@ def _options(settings: GatewaySettings) -> dict[str, Any]:
         "host": settings.host,
         "port": settings.port,
         "loop": "uvloop",
-        "http": BoundedHttpToolsProtocol,
+        "http": "httptools",
         "lifespan": "on",
         "log_level": settings.log_level,
         "access_log": False,

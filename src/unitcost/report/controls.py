@@ -114,6 +114,11 @@ def _tenants(field: str, show: Callable[[float], str]) -> Callable[[Any], Readin
     return read
 
 
+def _count(v: float) -> str:
+    """1000000 → `1,000,000`, 0.5 → `0.5`: never scientific notation."""
+    return f"{int(v):,}" if v == int(v) else f"{v:,}"
+
+
 def _auth(settings: Any) -> Reading:
     tenants = lookup(settings, "tenants") or []
     keyed = [
@@ -315,7 +320,7 @@ _TABLE = [
         "rate_limits",
         "Requests per minute per tenant",
         ("OWASP.LLM10",),
-        _tenants("requests_per_minute", lambda v: f"{v:,g}/min"),
+        _tenants("requests_per_minute", lambda v: f"{_count(v)}/min"),
     ),
     Control(
         "budgets",

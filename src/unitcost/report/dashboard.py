@@ -23,7 +23,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs
 
-from unitcost.errors import InputError, UnitcostError
+from unitcost.errors import AuthError, InputError, MethodNotAllowed, NotFoundError, UnitcostError
 from unitcost.ledger.queries import Cell, Period
 from unitcost.report import analysis as a
 from unitcost.report import finance as f
@@ -117,8 +117,9 @@ async def _send(send: Send, status: int, body: bytes, ctype: bytes) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def _error(message: str, kind: str) -> bytes:
-    return json.dumps({"error": {"message": message, "type": kind}}).encode()
+async def _refuse(send: Send, exc: UnitcostError) -> None:
+    """An error in the gateway's OpenAI shape: {"error": {message, type, param, code}}."""
+    await _send(send, exc.status_code, json.dumps(exc.to_openai()).encode(), b"application/json")
 
 
 class Dashboard:
@@ -153,24 +154,25 @@ class Dashboard:
         path = scope["path"].rstrip("/") or "/"
         json_type = b"application/json"
         if scope["method"] not in ("GET", "HEAD"):
-            return await _send(send, 405, _error("use GET", "invalid_request_error"), json_type)
+            message = f"method {scope['method']} is not allowed on {path}; accepted: GET, HEAD"
+            return await _refuse(send, MethodNotAllowed(message))
         if path == prefix:
             return await _send(send, 200, self._page, b"text/html; charset=utf-8")
         if path != f"{prefix}/api/summary":
             message = f"no route {path}; accepted: {prefix}, {prefix}/api/summary"
-            return await _send(send, 404, _error(message, "not_found_error"), json_type)
-        headers = {
-            k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])
-        }
+            return await _refuse(send, NotFoundError(message, code="not_found"))
+        raw = scope.get("headers", [])
+        if sum(1 for k, _ in raw if k.lower() == b"authorization") > 1:  # as the gateway does
+            message = "authorization: the key came more than once; send one Authorization header"
+            return await _refuse(send, InputError(message, param="authorization"))
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in raw}
         if self.authorize is not None and not self.authorize(headers):
             message = "the dashboard's data needs the admin key as a bearer token"
-            return await _send(send, 401, _error(message, "authentication_error"), json_type)
+            return await _refuse(send, AuthError(message))
         try:
             body = await asyncio.to_thread(self.summary, _query(scope))
         except UnitcostError as exc:
-            status = 400 if isinstance(exc, InputError) else 500
-            kind = "invalid_request_error" if status == 400 else "server_error"
-            return await _send(send, status, _error(exc.message, kind), json_type)
+            return await _refuse(send, exc)
         await _send(send, 200, body, json_type)
 
     def warm(self) -> threading.Thread:

@@ -128,11 +128,13 @@ def _scorecard(
         name, agg = max(by_feature.items(), key=lambda kv: kv[1].cost_nanos)
         total = sum(v.cost_nanos for v in by_feature.values())
         share = f" ({agg.cost_nanos / total * 100:.0f}% of spend)" if total else ""
+        spent = usd(agg.cost_nanos)
         per = Column("", "usd", 6).format(usd(agg.cost_nanos // max(agg.requests, 1)))
         rows.append(
             [
                 "costliest feature, in total",
-                f"{name or '(none)'}: {fmt_usd(usd(agg.cost_nanos))}{share}, {per}/request",
+                f"{name or '(none)'}: {fmt_usd(spent, 2 if spent >= 1 else 4)}{share}, "
+                f"{per}/request",
                 "ledger",
             ]
         )
@@ -261,8 +263,9 @@ def build_ledger_report(
         secs.append(
             Section(
                 "Budgets",
-                text="No budgets known: the ledger does not hold them. Pass --config "
-                "gateway.yaml to read the tenants' budgets and show each one's burn-down.",
+                text="No budgets known: the ledger does not hold them, and no tenant of the "
+                "gateway config (--config gateway.yaml), if one was given, sets "
+                "budget_usd_per_month. With budgets, each tenant's burn-down shows here.",
             )
         )
 
@@ -303,7 +306,7 @@ body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:1150px;color:#2
 table{border-collapse:collapse;margin:1rem 0;font-size:.85rem}
 th,td{border:1px solid #ccc;padding:.25rem .5rem}
 td.r{text-align:right;font-variant-numeric:tabular-nums}td.l{text-align:left}
-caption{text-align:left;font-weight:600;margin-bottom:.3rem}
+caption{text-align:left;font-weight:600;margin-bottom:.3rem;white-space:nowrap}
 img{max-width:100%}.note{color:#555;font-size:.8rem;max-width:60rem}
 nav a{margin-right:1rem}
 """

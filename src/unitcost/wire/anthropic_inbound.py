@@ -153,17 +153,23 @@ def to_chat_request(body: dict[str, Any]) -> dict[str, Any]:
             raise InputError("stream: must be true or false", param="stream")
         out["stream"] = body["stream"]
     stops = body.get("stop_sequences")
-    if stops:
+    if stops is not None:
         if not isinstance(stops, list):
             raise InputError("stop_sequences: must be a list of strings", param="stop_sequences")
-        out["stop"] = [_text(v, f"stop_sequences[{i}]") for i, v in enumerate(stops)]
+        if stops:  # an empty list asks for nothing
+            out["stop"] = [_text(v, f"stop_sequences[{i}]") for i, v in enumerate(stops)]
     metadata = body.get("metadata")
     if metadata is not None:
         user = _object(metadata, "metadata").get("user_id")
         if isinstance(user, str):
             out["user"] = user
-    if body.get("tools"):
-        out.update(_chat_tools(body["tools"], body.get("tool_choice")))
+    choice = body.get("tool_choice")
+    if choice is not None:
+        _object(choice, "tool_choice")
+    if body.get("tools") is not None:
+        tools = _chat_tools(body["tools"], choice)
+        if tools["tools"]:  # OpenAI refuses an empty `tools`; none is the same request
+            out.update(tools)
     return out
 
 
@@ -189,7 +195,7 @@ def _chat_tools(tools: Any, choice: Any) -> dict[str, Any]:
                 },
             }
         )
-    choice = _object(choice, "tool_choice") if choice is not None else {}
+    choice = choice or {}
     kind = choice.get("type")
     if kind == "tool":
         name = _text(choice.get("name"), "tool_choice.name")
@@ -198,7 +204,8 @@ def _chat_tools(tools: Any, choice: Any) -> dict[str, Any]:
         out["tool_choice"] = "required" if kind == "any" else kind
     elif kind is not None:
         raise InputError(
-            f"tool_choice.type: {kind!r}; accepted: auto, any, tool, none", param="tool_choice"
+            f"tool_choice.type: {kind!r}; accepted: auto, any, tool, none",
+            param="tool_choice.type",
         )
     if choice.get("disable_parallel_tool_use"):
         out["parallel_tool_calls"] = False

@@ -19,6 +19,15 @@ def test_the_gateway_serves_its_dashboard_behind_the_admin_key(run_gateway, fake
     assert httpx.get(api).status_code == 401
     tenant = httpx.get(api, headers={"authorization": f"Bearer {TENANT_KEYS['acme']}"})
     assert tenant.status_code == 401  # a tenant's key is not the admin's
+    # refusals in the gateway's OpenAI shape, like every other endpoint's
+    assert set(tenant.json()["error"]) == {"message", "type", "param", "code"}
+    posted = httpx.post(api)
+    assert posted.status_code == 405 and posted.json()["error"]["code"] == "method_not_allowed"
+    admin = f"Bearer {ADMIN_KEY}"
+    twice = httpx.get(api, headers=[("authorization", "Bearer x"), ("authorization", admin)])
+    assert twice.status_code == 400 and twice.json()["error"]["param"] == "authorization"
+    missing = httpx.get(gw.url + "/dashboard/api/nothing")
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
     deadline = time.time() + 20
     while True:  # the dashboard refreshes from the ledger in the background
         data = httpx.get(api, headers={"authorization": f"Bearer {ADMIN_KEY}"}).json()

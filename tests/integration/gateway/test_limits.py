@@ -116,9 +116,21 @@ def test_an_upstream_that_bills_past_max_tokens_is_recorded_as_billed_and_logged
         assert row.completion_tokens == 1_000 and row.cost_nanos == 200_000_000  # as billed
         assert row.hold_micros == 2_000
         assert any(
-            "deployment fake billed $0.200000 for a call held at $0.002000" in r.getMessage()
+            "deployment fake billed 1000 output tokens for a call sent max_tokens allowing 10"
+            in r.getMessage()
             for r in caplog.records
         )
+
+
+def test_a_call_sent_no_max_tokens_is_not_warned_about(tmp_path, fake_upstream, caplog) -> None:  # type: ignore[no-untyped-def]
+    """A tenant with only a tokens-per-minute limit counts tokens but is sent no max_tokens:
+    its hold covers the prompt alone, and that is no upstream's fault."""
+    with serving(settings(tmp_path, fake_upstream, tokens_per_minute=1_000_000)) as gw:
+        with caplog.at_level("WARNING", logger="unitcost.gateway"):
+            gw.client().chat.completions.create(model="fake", messages=HI)
+        (row,) = gw.records(expect=1)
+        assert row.completion_tokens == 10 and row.cost_nanos > row.hold_micros * 1000
+        assert not [r for r in caplog.records if "output tokens" in r.getMessage()]
 
 
 def test_a_budget_survives_a_restart(tmp_path, fake_upstream) -> None:  # type: ignore[no-untyped-def]

@@ -187,10 +187,10 @@ def test_errors_come_back_in_anthropic_shape(gateway: Any, upstreams: Any) -> No
             "message": "max_tokens: required, an integer ≥ 1",
         },
     }
-    # refused before the pipeline, and still a zero-cost row for the tenant (it was not)
+    # refused before the pipeline, and still a zero-cost row for the tenant, naming the model
     refused = [r for r in gateway.records(expect=3) if r.status == "rejected"]
-    assert [(r.tenant, r.http_status, r.error) for r in refused if r.http_status == 400] == [
-        ("acme", 400, "invalid_request_error: max_tokens")
+    assert [(r.tenant, r.requested, r.error) for r in refused if r.http_status == 400] == [
+        ("acme", "oai", "invalid_request_error: max_tokens")
     ]
 
 

@@ -150,3 +150,5 @@ def test_tenant_limits_read_as_money_and_rates() -> None:
     s = settings({})
     assert CONTROLS["budgets"].read(s).setting == "1 of 2 tenants (acme: $500.00/month)"
     assert CONTROLS["rate_limits"].read(s).setting == "1 of 2 tenants (acme: 600/min)"
+    s.tenants[0].requests_per_minute = 1_000_000.0  # `:g` wrote 1e+06
+    assert CONTROLS["rate_limits"].read(s).setting == "1 of 2 tenants (acme: 1,000,000/min)"

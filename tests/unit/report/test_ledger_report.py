@@ -193,7 +193,7 @@ def test_write_report_files(tmp_path: Path) -> None:
     assert rows[1][:4] == ["chat", "3", "4500", "0.062820000"]
     assert "e-" not in (tmp_path / "out" / "rates_per_week.csv").read_text()
     # no gateway config, so no budgets: the report says how to get their burn-down
-    assert "No budgets known" in text and "Pass --config" in text
+    assert "No budgets known" in text and "--config gateway.yaml" in text
 
 
 def test_bad_period_is_one_line() -> None:
@@ -221,7 +221,7 @@ def test_scorecard_names_the_costliest_feature_by_total_and_a_single_week_as_a_l
     card = {r[0]: r[1] for r in _table(report, "scorecard").rows}
     chat = _row(_table(report, "spend_by_feature"), "chat")
     # chat $0.06282 of $0.07982 in all (search $0.017): 79%
-    assert card["costliest feature, in total"].startswith("chat: $0.06 (79% of spend), $")
+    assert card["costliest feature, in total"].startswith("chat: $0.0628 (79% of spend), $")
     assert f"${Decimal('0.06282') / chat[1]:.6f}/request" in card["costliest feature, in total"]
     assert "→" in card["$/1M tokens, first week → last"]  # two weeks: a trend
 

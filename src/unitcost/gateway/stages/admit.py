@@ -31,6 +31,7 @@ from unitcost.gateway.limits import (
 from unitcost.gateway.portfolio import Deployment
 from unitcost.gateway.settings import LimitsConfig
 from unitcost.gateway.stages.guard import with_canary
+from unitcost.gateway.stages.meter import output_allowance
 from unitcost.ledger.record import UsageRecord
 
 __all__ = ["PreparedCall", "prepare_call", "reserve", "settle"]
@@ -80,9 +81,8 @@ def prepare_call(
     if not counts_tokens:
         return PreparedCall(body, 0, 0, 0, max_tokens)
     prompt = dep.count_prompt(body)
-    # best_of (completions) generates, and bills, that many candidates to return n of them
-    n = max(body.get("n") or 1, body.get("best_of") or 1)
-    out = n * (max_tokens or 0)
+    # n × max_tokens, or best_of × (completions generate, and bill, best_of candidates)
+    out = (output_allowance(body) or 0) if max_tokens is not None else 0
     card = dep.card.for_usage(TokenUsage(prompt_tokens=prompt, completion_tokens=out))
     prompt_rate = max(
         card.input_usd_per_m, card.cached_input_usd_per_m or 0.0, card.cache_write_usd_per_m or 0.0

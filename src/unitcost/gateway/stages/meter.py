@@ -4,8 +4,8 @@
 
 Usage the upstream sent and `wire.usage` accepted is billed as is. With none, or with usage
 that was refused (a negative or non-integer count), the deployment's tokenizer counts the
-prompt and the generated text, and the row is marked estimated. A call that cost more than
-its hold (an upstream that ignored max_tokens) is billed as reported, and logged.
+prompt and the generated text, and the row is marked estimated. A call that used more
+output than the max_tokens it was sent allows is billed as reported, and logged.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from unitcost.gateway.portfolio import Deployment
 from unitcost.ledger.record import UsageRecord, usd_to_nanos
 from unitcost.wire.usage import estimate_usage
 
-__all__ = ["meter"]
+__all__ = ["meter", "output_allowance"]
 
 log = logging.getLogger("unitcost.gateway")
 
@@ -57,15 +57,26 @@ def meter(
         + row.cost_output_nanos
         + row.cost_reasoning_nanos
     )
-    if row.hold_micros and row.cost_nanos > row.hold_micros * 1000:
-        # The hold priced every token max_tokens allows, so only an upstream that generated
-        # (or bills) past the max_tokens it was sent gets here. The row keeps what it billed:
-        # the ledger must match the provider's invoice, so the budget is over by the excess.
+    allowed = output_allowance(request)
+    if allowed is not None and usage.completion_tokens > allowed:
+        # The upstream generated (or bills) more than the max_tokens it was sent, so a hold
+        # that priced that max_tokens was too small. The row keeps what it billed: the
+        # ledger must match the provider's invoice, so a budget is over by the excess.
         log.warning(
-            "deployment %s billed $%.6f for a call held at $%.6f (%d output tokens): more "
-            "than the max_tokens it was sent allows; recorded as billed",
+            "deployment %s billed %d output tokens for a call sent max_tokens allowing %d "
+            "($%.6f, held $%.6f); recorded as billed",
             dep.name,
+            usage.completion_tokens,
+            allowed,
             row.cost_nanos / 1e9,
             row.hold_micros / 1e6,
-            usage.completion_tokens,
         )
+
+
+def output_allowance(body: dict[str, Any]) -> int | None:
+    """The most output tokens a request sent upstream allows: its max_tokens (either
+    spelling) for each of max(n, best_of) candidates; None when it sets no max_tokens."""
+    limits = [body[f] for f in ("max_tokens", "max_completion_tokens") if body.get(f)]
+    if not limits:
+        return None
+    return int(max(limits)) * max(body.get("n") or 1, body.get("best_of") or 1)
