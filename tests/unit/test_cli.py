@@ -145,6 +145,18 @@ def test_scenario_writes_percentiles_plot_and_html(tmp_path: Path) -> None:
     assert "data:image/png;base64," in html.read_text()
 
 
+def test_an_undefined_figure_is_null_in_json_never_nan(tmp_path: Path) -> None:
+    """No users, no revenue: the margin is undefined. `NaN` is not JSON (strict parsers
+    refuse the whole answer); it was printed as is."""
+    text = (ROOT / "examples" / "feature-pnl.yaml").read_text()
+    scenario = tmp_path / "users0.yaml"
+    scenario.write_text(text.replace("users: 40000", "users: 0"))
+    proc = run("scenario", str(scenario), "--samples", "500", "--json")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout, parse_constant=lambda c: pytest.fail(f"{c} in the JSON"))
+    assert data["percentiles"]["total.gross_margin"]["p50"] is None
+
+
 def test_unknown_example_lists_the_known_ones() -> None:
     proc = run("estimate", "--example", "nope")
     assert proc.returncode == 2
@@ -227,3 +239,13 @@ def test_a_root_handler_added_later_does_not_print_warnings_twice() -> None:
     assert proc.returncode == 0, proc.stderr
     assert "pre-processing" not in proc.stderr
     assert proc.stderr.count("once") == 1 and "warning: once" in proc.stderr, proc.stderr
+
+
+def test_a_defaulted_utilisation_is_said() -> None:
+    """Utilisation moves every $/token figure; at its default it was said only in --json."""
+    base = ("estimate", "--accelerator", "H100-SXM", "--model", "llama-3.1-8b")
+    said = run(*base)
+    assert said.returncode == 0, said.stderr
+    assert "utilisation 50% of paid hours serving traffic (the default" in said.stdout
+    given = run(*base, "--utilisation", "0.7")
+    assert given.returncode == 0 and "(the default" not in given.stdout

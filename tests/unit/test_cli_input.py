@@ -52,6 +52,20 @@ def test_zero_utilisation_is_refused_not_divided_by() -> None:
     assert line.startswith("error: --utilisation: ") and "(0, 1]" in line
 
 
+@pytest.mark.parametrize("flag", ["--mfu", "--bandwidth-efficiency"])
+def test_a_zero_efficiency_is_refused_not_divided_by(flag: str) -> None:
+    """Both divide an ideal throughput: 0 was accepted and ended in ZeroDivisionError."""
+    line = fails_cleanly(*SELF_HOSTED, "2.49", flag, "0")
+    assert line.startswith(f"error: {flag}: 0 is out of bounds") and "(0, 1]" in line
+
+
+def test_a_route_between_a_model_and_itself_is_refused(tmp_path: Path) -> None:
+    outcomes = tmp_path / "o.csv"
+    outcomes.write_text("prompt,W\nhi,1\n")
+    line = fails_cleanly("route-eval", "--data", str(outcomes), "--weak", "W", "--strong", "W")
+    assert line == "error: --strong: 'W' is also --weak; a route needs two models"
+
+
 @pytest.mark.parametrize(
     ("extra", "expected"),
     [

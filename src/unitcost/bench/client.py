@@ -150,17 +150,41 @@ class BenchClient:
         except UnitcostError as exc:
             return RequestResult(started, time.perf_counter() - started, False, 0, exc.message)
         ended = time.perf_counter()
-        result = RequestResult(started, ended - started, meter.error is None)
-        if meter.error is not None:
-            result.error = str(meter.error)[:300]
+        # A 200 is not a success by itself: the stream must be events that end in [DONE]
+        # (a truncated stream, an HTML page or garbage events counted as answers before).
+        failure = _stream_failure(meter, reply.content_type)
+        result = RequestResult(started, ended - started, failure is None)
+        if failure is not None:
+            result.error = failure[:300]
         if meter.first_token_at is not None:
             result.ttft_s = meter.first_token_at - started
+        if failure is not None:
+            return result
         if meter.usage is not None:
             usage = meter.usage
         elif self.tokenizer is not None:
             usage = estimate_usage(self.tokenizer, body, "".join(meter.parts))
             result.tokens_estimated = True
+        elif meter.rejected_usage is not None:
+            raise InputError(
+                f"the server sent usage that cannot be counted ({meter.rejected_usage}); "
+                "give --tokenizer to count tokens"
+            )
         else:
             raise InputError("the server sent no usage; give --tokenizer to count tokens")
         result.prompt_tokens, result.output_tokens = usage.prompt_tokens, usage.completion_tokens
         return result
+
+
+def _stream_failure(meter: StreamMeter, content_type: bytes) -> str | None:
+    """Why a 200 stream is not an answer, or None when it is one."""
+    if meter.error is not None:
+        return str(meter.error)
+    if not content_type.startswith(b"text/event-stream"):
+        kind = content_type.decode("latin-1") or "no content type"
+        return f"the server answered 200 with {kind}, not an event stream"
+    if meter.malformed:
+        return f"the stream had {meter.malformed} events that were not JSON"
+    if not meter.done:
+        return "the stream ended without [DONE]"
+    return None

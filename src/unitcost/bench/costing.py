@@ -164,6 +164,7 @@ class Pricing:
 
     def energy(self, s: LevelStats, joules: float | None, reason: str | None) -> dict[str, Any]:
         tokens = s.input_tokens + s.output_tokens
+        measured = joules is not None
         if joules is None:
             if self.accelerator is None or self.accelerator.tdp_watts is None:
                 return {"measured": False, "note": reason or "no power source"}
@@ -176,7 +177,7 @@ class Pricing:
             note = "NVML board power, integrated over the level"
         kwh = joules / 3.6e6
         return {
-            "measured": note.startswith("NVML"),
+            "measured": measured,  # the reason may itself start "NVML unavailable"
             "note": note,
             "joules": joules,
             "joules_per_1k_tokens": joules / tokens * 1000 if tokens else None,

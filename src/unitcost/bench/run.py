@@ -48,6 +48,7 @@ class BenchConfig:
     pricing: Pricing | None = None
     out_dir: Path | None = None
     extra_headers: dict[str, str] = field(default_factory=dict)
+    timeout_s: float = 60.0  # for a request's first token, and for each token after it
 
 
 @dataclass
@@ -96,6 +97,7 @@ async def run_bench(
         tokenizer=cfg.tokenizer,
         ignore_eos=cfg.ignore_eos,
         extra_headers=cfg.extra_headers,
+        timeout_s=cfg.timeout_s,
     )
     prompts = itertools.cycle(cfg.prompts)
     meta: dict[str, Any] = {

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import errno
 import sys
+import warnings
 from typing import Any, cast
 
 import typer
@@ -33,6 +34,13 @@ ClickException = cast(
 
 def main() -> None:
     log_to_console()
+    # numpy's and matplotlib's warnings (an all-NaN slice, a log axis with no positive
+    # value, a legend with no labels) are about our calls into them, not the user's input:
+    # what they mean reaches the output as n/a or an empty chart. A bug of ours still
+    # raises; PYTHONWARNINGS or -W brings them back.
+    if not sys.warnoptions:
+        warnings.simplefilter("ignore", RuntimeWarning)
+        warnings.simplefilter("ignore", UserWarning)
     try:
         code = app(standalone_mode=False)
     except ClickException as exc:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import math
+from typing import Any
 
 import typer
 from rich.console import Console, RenderableType
@@ -11,7 +13,17 @@ from rich.console import Console, RenderableType
 from unitcost.errors import InputError
 from unitcost.report.fit import wrap_note
 
-__all__ = ["app", "check_number", "err", "log_to_console", "out", "say", "show"]
+__all__ = [
+    "app",
+    "check_number",
+    "err",
+    "finite",
+    "log_to_console",
+    "out",
+    "say",
+    "say_json",
+    "show",
+]
 
 app = typer.Typer(
     help="What every AI token really costs, and the machinery that makes it cost less.",
@@ -59,6 +71,23 @@ def log_to_console() -> None:
         # `logging.warning`) configures a root handler as it does: every line would print
         # twice, once bare.
         logger.propagate = False
+
+
+def finite(value: Any) -> Any:
+    """JSON has no NaN or infinity: a figure that is undefined (a margin on no revenue) is
+    null, so strict parsers read every `--json` output."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite(v) for v in value]
+    return value
+
+
+def say_json(value: Any) -> None:
+    """A command's `--json` answer on stdout."""
+    out.print_json(json.dumps(finite(value), allow_nan=False))
 
 
 def show(table: RenderableType, wide: bool) -> None:

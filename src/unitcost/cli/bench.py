@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from unitcost.cli._console import app, err
+from unitcost.cli._console import app, check_number, err, out, show
 
 
 @app.command()
@@ -31,6 +31,12 @@ def bench(
     warmup: Annotated[
         int, typer.Option(min=0, metavar="N", help="unmeasured requests before each level")
     ] = 2,
+    timeout: Annotated[
+        float,
+        typer.Option(
+            min=0.1, metavar="S", help="seconds a request may wait for its first or next token"
+        ),
+    ] = 60.0,
     input_tokens: Annotated[int, typer.Option(help="synthetic prompt length (tokens)")] = 256,
     output_tokens: Annotated[int, typer.Option(help="max_tokens of each request")] = 128,
     dataset: Annotated[
@@ -68,6 +74,7 @@ def bench(
     out_dir: Annotated[
         Path, typer.Option("--out", help="folder for bench.json, .csv, .png and .html")
     ] = Path("bench-out"),
+    wide: Annotated[bool, typer.Option("--wide", help="every column, past 80")] = False,
 ) -> None:
     """Drive an endpoint through load levels; TTFT, ITL, tokens/s, and $/1K at a latency SLO."""
     import asyncio
@@ -82,6 +89,13 @@ def bench(
     from unitcost.bench.runner import parse_levels
     from unitcost.wire.tokens import load_tokenizer
 
+    for flag, value in (
+        ("--lease-usd-per-hour", lease_usd_per_hour),
+        ("--usd-per-hour", usd_per_hour),
+    ):
+        check_number(flag, value, low=0.0)
+    check_number("--utilisation", utilisation, low=0.0, high=1.0, strict=True)
+    check_number("--timeout", timeout, low=0.0, strict=True)
     levels = parse_levels(concurrency, rate)
     targets = parse_slo(slo)
     if requests is None and duration is None:
@@ -123,6 +137,7 @@ def bench(
         slo=targets,
         pricing=pricing,
         out_dir=out_dir,
+        timeout_s=timeout,
     )
     import gc
 
@@ -134,33 +149,28 @@ def bench(
             run_bench(cfg, on_result=lambda lv, r: progress.advance(tasks[lv.label]))
         )
     out_dir.mkdir(parents=True, exist_ok=True)
-    err.print(results_table(report.levels, targets, report.chosen))
+    # the results on stdout (a file or a pipe gets them); progress and failures on stderr
+    show(results_table(report.levels, targets, report.chosen, wide=wide), wide)
+
+    def note(text: str) -> None:
+        out.print(text, highlight=False, markup=False)
+
     if any(s.tokens_estimated for s in report.levels):
-        err.print(
-            "* tokens counted with the tokenizer: the server sent no usage",
-            highlight=False,
-            markup=False,
-        )
+        note("* tokens counted with the tokenizer: the server sent no usage")
     if pricing is None:
-        err.print(
+        note(
             "not priced: give --hardware (and --lease-usd-per-hour), --usd-per-hour or "
-            "--scenario to convert throughput into $/1K tokens",
-            highlight=False,
-            markup=False,
+            "--scenario to convert throughput into $/1K tokens"
         )
     else:
-        err.print(f"priced by: {pricing.source}", highlight=False, markup=False)
+        note(f"priced by: {pricing.source}")
     for s in report.levels:
         if s.energy and not s.energy.get("measured"):
-            err.print(f"energy: {s.energy['note']}", highlight=False, markup=False)
+            note(f"energy: {s.energy['note']}")
             break
     if targets:
-        err.print(
-            f"cheapest level meeting the SLO: {report.chosen or 'none'}",
-            highlight=False,
-            markup=False,
-        )
-    err.print(f"wrote {', '.join(str(p) for p in report.outputs)}", highlight=False, markup=False)
+        note(f"cheapest level meeting the SLO: {report.chosen or 'none'}")
+    note(f"wrote {', '.join(str(p) for p in report.outputs)}")
     failed = [s for s in report.levels if s.errors]
     if failed:
         err.print(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from importlib import resources
 from pathlib import Path
@@ -11,7 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.progress import Progress
 
-from unitcost.cli._console import app, err, out, say, show
+from unitcost.cli._console import app, err, out, say, say_json, show
 from unitcost.economics.scenario import evaluate, monte_carlo, tornado
 from unitcost.economics.spec import Scenario, load_scenario, parse_scenario
 from unitcost.errors import InputError
@@ -224,7 +223,7 @@ def estimate(
         except InputError as exc:
             raise _as_flags(exc, set(flags)) from None
     if as_json:
-        out.print_json(json.dumps(result.to_dict()))
+        say_json(result.to_dict())
         return
     from unitcost.report.tables import estimate_view
 
@@ -253,31 +252,29 @@ def scenario_cmd(
         mc = monte_carlo(spec, samples=n, seed=seed, progress=lambda k: progress.advance(task, k))
     name, base, bars = tornado(spec, output)
     if as_json:
-        out.print_json(
-            json.dumps(
-                {
-                    "scenario": spec.name,
-                    "samples": mc.samples,
-                    "seed": mc.seed,
-                    "ranged_inputs": mc.inputs,
-                    "percentiles": mc.percentiles(),
-                    "tornado": {
-                        "output": name,
-                        "base": base,
-                        "bars": [
-                            {
-                                "input": b.input,
-                                "low": b.low,
-                                "high": b.high,
-                                "output_at_low": b.output_at_low,
-                                "output_at_high": b.output_at_high,
-                                "swing": b.swing,
-                            }
-                            for b in bars
-                        ],
-                    },
-                }
-            )
+        say_json(
+            {
+                "scenario": spec.name,
+                "samples": mc.samples,
+                "seed": mc.seed,
+                "ranged_inputs": mc.inputs,
+                "percentiles": mc.percentiles(),
+                "tornado": {
+                    "output": name,
+                    "base": base,
+                    "bars": [
+                        {
+                            "input": b.input,
+                            "low": b.low,
+                            "high": b.high,
+                            "output_at_low": b.output_at_low,
+                            "output_at_high": b.output_at_high,
+                            "swing": b.swing,
+                        }
+                        for b in bars
+                    ],
+                },
+            }
         )
     else:
         from unitcost.report.tables import percentile_table, tornado_table
@@ -354,6 +351,6 @@ def calibration(
 
     report, baseline = calibrate(), previous_defaults_error()
     if as_json:
-        out.print_json(json.dumps(calibration_dict(report, baseline)))
+        say_json(calibration_dict(report, baseline))
         return
     out.print(calibration_view(report, baseline))

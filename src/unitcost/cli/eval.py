@@ -120,11 +120,21 @@ def run_cmd(
     seed: Annotated[int, typer.Option(min=0)] = 0,
 ) -> None:
     """Ask every variant every item through the gateway (answers in the log are reused)."""
+    from unitcost.errors import InputError
     from unitcost.evals.gates import parse_gate
     from unitcost.evals.runner import RunOptions, run_eval
 
+    loaded = _tasks(tasks, limit)
+    # a gate naming no variant of the run fails now, not after the run has been paid for
+    known = {v.name for t in loaded for v in t.variants if not variant or v.name in variant}
     for g in gate or []:
-        parse_gate(g)
+        parsed = parse_gate(g)
+        for name in (parsed.variant, parsed.minus):
+            if name is not None and name not in known:
+                raise InputError(
+                    f"--gate {g!r}: no variant {name!r} in this run; variants: "
+                    f"{', '.join(sorted(known))}"
+                )
     out.mkdir(parents=True, exist_ok=True)  # before the gateway starts, which writes there
     options = RunOptions(
         out=out,
@@ -135,7 +145,7 @@ def run_cmd(
         variants=variant,
         log=lambda m: say(m, stderr=True),
     )
-    run = run_eval(_tasks(tasks, limit), options)
+    run = run_eval(loaded, options)
     _finish(run, out, gate, resamples, level, seed, junit, markdown, outcomes)
 
 

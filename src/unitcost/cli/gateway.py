@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from unitcost.cli._console import app, out, say, show
+from unitcost.cli._console import app, out, say, say_json, show
 from unitcost.errors import InputError
 from unitcost.ledger.record import GROUPS
 
@@ -76,7 +76,7 @@ def usage(
     finally:
         store.close()
     if as_json:
-        out.print_json(json.dumps(rows))
+        say_json(rows)
         return
     scale = 1_000_000 if per == "1M" else 1_000
     table = usage_table(rows, groups, f"usage from {ledger}", wide=wide, per=scale)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from unitcost.cli._console import app, check_number, out
+from unitcost.cli._console import app, check_number, out, say_json
 from unitcost.errors import InputError
 
 if TYPE_CHECKING:
@@ -113,7 +112,7 @@ def plan_cmd(
         inputs = replace(inputs, buckets=tuple(buckets))
     result = plan(inputs)
     if as_json:
-        out.print_json(json.dumps({"plan": spec.name, **plan_dict(result)}))
+        say_json({"plan": spec.name, **plan_dict(result)})
         return
     out.print(f"plan: {spec.name} ({spec.model})", highlight=False, markup=False)
     from unitcost.catalog import load_catalog

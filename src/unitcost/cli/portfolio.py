@@ -7,13 +7,12 @@ unitcost portfolio --config gateway.yaml --ledger sqlite:///other.db --json
 from __future__ import annotations
 
 import asyncio
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from unitcost.cli._console import app, out, say
+from unitcost.cli._console import app, out, say, say_json
 from unitcost.errors import UnitcostError
 
 __all__ = ["portfolio"]
@@ -100,7 +99,7 @@ def portfolio(
                 }
             )
     if as_json:
-        out.print_json(json.dumps({"options": report, "warnings": warnings}))
+        say_json({"options": report, "warnings": warnings})
         return
     for name, cls in classes.items():
         spec = cls.spec

@@ -8,13 +8,12 @@ Exit code 1 when any deployment's price is a problem, so CI can fail on a stale 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from unitcost.cli._console import app, out, say, show
+from unitcost.cli._console import app, say, say_json, show
 from unitcost.errors import InputError
 
 __all__ = ["prices_app"]
@@ -48,20 +47,18 @@ def check(
         [(d.name, d.backend, d.price, d.options) for d in settings.deployments], day, max_age_days
     )
     if as_json:
-        out.print_json(
-            json.dumps(
-                [
-                    {
-                        "deployment": r.deployment,
-                        "kind": r.kind,
-                        "as_of": r.as_of.isoformat() if r.as_of else None,
-                        "age_days": r.age_days,
-                        "status": r.status,
-                        "origin": r.origin,
-                    }
-                    for r in rows
-                ]
-            )
+        say_json(
+            [
+                {
+                    "deployment": r.deployment,
+                    "kind": r.kind,
+                    "as_of": r.as_of.isoformat() if r.as_of else None,
+                    "age_days": r.age_days,
+                    "status": r.status,
+                    "origin": r.origin,
+                }
+                for r in rows
+            ]
         )
     else:
         table = Table(title=f"prices as of {day.isoformat()} (stale after {max_age_days} d)")

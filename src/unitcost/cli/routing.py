@@ -6,31 +6,20 @@ unitcost route-eval --data outcomes.csv --weak W --strong S --router router.json
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from unitcost.cli._console import app, err, out
+from unitcost.cli._console import app, err, out, say_json
+from unitcost.errors import InputError
 
 __all__ = ["route_eval_cmd"]
 
 
 def _num(value: float, fmt: str, suffix: str = "") -> str:
     return "n/a" if not math.isfinite(value) else f"{value:{fmt}}{suffix}"
-
-
-def _finite(value: Any) -> Any:
-    """JSON has no NaN: a metric without a weak→strong gap is null."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    return value
 
 
 def _quality(value: float, unit: str) -> str:
@@ -65,6 +54,8 @@ def route_eval_cmd(
     from unitcost.routing.evaluate import route_eval
     from unitcost.routing.learned import LearnedRouter, default_featurizer
 
+    if weak == strong:
+        raise InputError(f"--strong: {strong!r} is also --weak; a route needs two models")
     outcomes = load_outcomes(data)
     for note in outcomes.notes:
         err.print(f"note: {outcomes.name}: {note}", highlight=False, markup=False)
@@ -93,7 +84,7 @@ def route_eval_cmd(
 
         write_route_plot(result, plot)
     if as_json:
-        out.print_json(json.dumps(_finite(result.to_dict())))
+        say_json(result.to_dict())  # a metric without a weak→strong gap is null
         return
     _print(result, split)
     if repeats > 1 and saved is None:

@@ -224,6 +224,11 @@ def price_self_hosted(
             )
     batching = sample(f"{p}.batching_efficiency", spec.batching_efficiency)
     utilisation = sample(f"{p}.utilisation", spec.utilisation)
+    if "utilisation" not in spec.model_fields_set:  # a default moves every figure: say it
+        notes.append(
+            f"utilisation {as_float(utilisation):.0%} of paid hours serving traffic (the "
+            "default; utilisation sets it)"
+        )
     replicas = float(spec.accelerators)
     replica_usd = tco.cost.total * replicas
     uc = unit_cost(

@@ -142,11 +142,12 @@ class SelfHostedSpec(_Spec):
     batch_size: Positive | None = None
     tpot_slo_ms: Positive | None = None
     #: none: calibrated for the accelerator's vendor, the precision and the stack
-    mfu: Share | None = None
-    bandwidth_efficiency: Share | None = None
+    # efficiencies divide a throughput's ideal: zero would price a token at infinity
+    mfu: PositiveShare | None = None
+    bandwidth_efficiency: PositiveShare | None = None
     prefill_overlap: Share | None = None
     serving_efficiency: Positive | None = None
-    batching_efficiency: Share = 1.0
+    batching_efficiency: PositiveShare = 1.0
     utilisation: PositiveShare = 0.5
     throughput: MeasuredThroughput | None = None
     #: what the tokens sell for, for a gross margin (`<deployment>.gross_margin`)
@@ -244,7 +245,7 @@ class TrainingSpec(_Spec):
     accelerator: str = "H100-SXM"
     precision: Literal["bf16", "fp16", "fp8", "int8", "int4"] = "bf16"
     #: none: the median implied by published runs on this accelerator (unitcost calibration)
-    mfu: Share | None = None
+    mfu: PositiveShare | None = None
     usd_per_gpu_hour: NonNegative
     lifetime_tokens_served: Positive
 

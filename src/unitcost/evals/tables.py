@@ -40,6 +40,21 @@ def _money(v: float, d: int) -> str:
     return "n/a" if not math.isfinite(v) else f"${v:,.{d}f}"
 
 
+def _signed_money(v: float, d: int) -> str:
+    """A paired difference in dollars: `+$58.42`, `-$3.10`; n/a when undefined (no pairs)."""
+    if not math.isfinite(v):
+        return "n/a"
+    return f"{'-' if v < 0 else '+'}${abs(v):,.{d}f}"
+
+
+def _points(v: float) -> str:
+    return "n/a" if not math.isfinite(v) else f"{v * 100:+.1f}"
+
+
+def _seconds(v: float, width: int) -> str:
+    return f"{'n/a':>{width}}" if not math.isfinite(v) else f"{v:>{width}.2f}"
+
+
 def _pct(v: float) -> str:
     return "n/a" if not math.isfinite(v) else f"{v:.1%}"
 
@@ -81,8 +96,8 @@ def _usage_rows(t: TaskReport) -> list[str]:
     for v in vs:
         lines.append(
             f"{t.letters[v.variant]:<2}{_name(v.variant, 21):<22}"
-            f"{_money(v.cost_per_correct.point * ok_scale, ok_d):>10}{v.latency_s(50):>6.2f}"
-            f"{v.latency_s(95):>7.2f}{v.tokens.get('prompt', 0):>11,}"
+            f"{_money(v.cost_per_correct.point * ok_scale, ok_d):>10}{_seconds(v.latency_s(50), 6)}"
+            f"{_seconds(v.latency_s(95), 7)}{v.tokens.get('prompt', 0):>11,}"
             f"{v.tokens.get('completion', 0):>11,}{v.tokens.get('reasoning', 0):>11,}"
         )
     trouble = [f"{t.letters[v.variant]} {v.errors} errors" for v in vs if v.errors]
@@ -97,8 +112,12 @@ def _pair_rows(t: TaskReport, scale: float, unit: str, d: int) -> list[str]:
     for c in t.result.comparisons:
         q, dc, m = c.quality_diff, c.cost_diff, c.mcnemar
         p = "n/a" if m is None else ("<0.001" if m.p_value < 0.001 else f"{m.p_value:.3f}")
-        qs = f"{q.point * 100:+.1f}pt ({q.low * 100:+.1f} to {q.high * 100:+.1f})"
-        cs = f"{dc.point * scale:+,.{d}f} ({dc.low * scale:+,.{d}f} to {dc.high * scale:+,.{d}f})"
+        if c.n:
+            qs = f"{_points(q.point)}pt ({_points(q.low)} to {_points(q.high)})"
+            low, high = _signed_money(dc.low * scale, d), _signed_money(dc.high * scale, d)
+            cs = f"{_signed_money(dc.point * scale, d)} ({low} to {high})"
+        else:  # no item both variants answered: nothing to compare
+            qs, cs = "n/a (no pairs)", "n/a"
         pair = f"{t.letters[c.a]} − {t.letters[c.b]} (n={c.n})"
         lines.append(f"  {pair:<16}{qs:<25}{p:>7}  {cs}")
     return lines

@@ -113,3 +113,47 @@ def test_cli_unreachable_url_and_failing_server(run_gateway, fake_upstream, tmp_
     )
     assert failing.returncode == 1 and "3 of 3 requests failed at c=1" in failing.stderr
     assert json.loads((tmp_path / "o" / "bench.json").read_text())["levels"][0]["errors"] == 3
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "unitcost", "bench", *args],
+        text=True,
+        capture_output=True,
+        timeout=120,
+        env={"COLUMNS": "80", "PATH": ""},
+    )
+
+
+def test_a_200_that_is_not_an_answer_is_an_error_and_a_stall_ends(
+    fake_upstream, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """Garbage events, a truncated stream and an upstream that goes silent after its
+    headers were counted as answers (or hung the run for 600 s per request)."""
+    args = (fake_upstream.url, "--model", "fake", "--concurrency", "1", "--requests", "2")
+    common = (*args, "--warmup", "0", "--tokenizer", "tiktoken:o200k_base", "--timeout", "1")
+    fake_upstream.behaviour.garbage_stream = True
+    garbage = _cli(*common, "--out", str(tmp_path / "g"))
+    assert garbage.returncode == 1 and "2 of 2 requests failed" in garbage.stderr
+    fake_upstream.behaviour.garbage_stream = False
+    fake_upstream.behaviour.silent_after_headers = True
+    stalled = _cli(*common, "--out", str(tmp_path / "s"))
+    assert stalled.returncode == 1 and "2 of 2 requests failed" in stalled.stderr
+    fake_upstream.behaviour.silent_after_headers = False
+    fine = _cli(*common, "--out", str(tmp_path / "f"), "--wide")
+    assert fine.returncode == 0, fine.stderr
+    assert "c=1" in fine.stdout and "wrote" in fine.stdout  # results on stdout, not stderr
+    assert "more columns with --wide" not in fine.stdout
+
+
+def test_impossible_targets_and_prices_are_refused(fake_upstream) -> None:  # type: ignore[no-untyped-def]
+    args = (fake_upstream.url, "--model", "fake", "--concurrency", "1")
+    for extra, message in (
+        (("--slo", "ttft_p95=0ms"), "--slo: 'ttft_p95=0ms' sets a target that is not positive"),
+        (("--slo", "ttft_p95=-5ms"), "--slo: 'ttft_p95=-5ms' sets a target that is not positive"),
+        (("--usd-per-hour", "-3"), "--usd-per-hour: -3 is out of bounds"),
+        (("--lease-usd-per-hour", "-1"), "--lease-usd-per-hour: -1 is out of bounds"),
+        (("--utilisation", "0"), "--utilisation: 0 is out of bounds"),
+    ):
+        proc = _cli(*args, *extra)
+        assert proc.returncode == 2 and message in proc.stderr, proc.stderr

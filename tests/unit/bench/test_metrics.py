@@ -98,3 +98,14 @@ def test_roofline_efficiency_uses_the_catalog_shape() -> None:
     eff = pricing.roofline_efficiency(s)
     assert eff is not None and 0 < eff["efficiency"] < 1
     assert eff["roofline_output_tokens_per_s"] > s.output_tokens_per_s
+
+
+def test_energy_from_an_assumed_tdp_is_not_marked_measured() -> None:
+    """The reason NVML gave ("NVML unavailable: ...") starts with NVML: that was read as
+    measured, beside a note saying the watts were assumed."""
+    pricing = Pricing.from_flags(hardware="H100-SXM", lease_usd_per_hour=2.0)
+    assert pricing is not None
+    stats = summarize("c=1", [RequestResult(0.0, 1.0, True, ttft_s=0.1, output_tokens=10)], {})
+    assumed = pricing.energy(stats, None, "NVML unavailable: no driver")
+    assert assumed["measured"] is False and "assumed 700 W TDP" in assumed["note"]
+    assert pricing.energy(stats, 350.0, None)["measured"] is True

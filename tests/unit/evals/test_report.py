@@ -49,6 +49,14 @@ def test_terminal_report_fits_80_columns_and_has_no_scientific_notation(tmp_path
     assert "frontier" in text
 
 
+def test_paired_rows_carry_dollars_and_points_and_never_nan(tmp_path: Path) -> None:
+    _, _, report = _report(tmp_path)
+    text = terminal_text(report)
+    assert "nan" not in text.lower()
+    pair = next(line for line in text.splitlines() if "(n=60)" in line)
+    assert re.search(r"[-+]\d+\.\dpt \(", pair) and re.search(r"[-+]\$\d", pair), pair
+
+
 def test_json_money_is_exact_nano_dollar_sums(tmp_path: Path) -> None:
     _, _, report = _report(tmp_path)
     data = orjson.loads(report.to_json())
