@@ -1,6 +1,7 @@
 """Files and numbers a user can get wrong, on every command that reads them: exit 2, one line
 naming the input, never a traceback."""
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -327,3 +328,11 @@ def test_no_option_name_is_cut_in_any_help_at_80_columns() -> None:
             path,
             [ln for ln in result.output.splitlines() if "…" in ln],
         )
+
+
+def test_a_plan_without_traffic_is_refused(tmp_path: Path) -> None:
+    text = (EXAMPLES / "plans" / "llama-70b-fleet.yaml").read_text()
+    plan = tmp_path / "idle.yaml"
+    plan.write_text(re.sub(r"requests_per_s: [0-9.]+", "requests_per_s: 0", text))
+    line = fails_cleanly("plan", str(plan))
+    assert "demand: every bucket asks 0 requests/s" in line

@@ -121,6 +121,11 @@ class PlanSpec(_Spec):
             if key in seen:
                 raise ValueError(f"candidates: {c.accelerator} {c.precision} is listed twice")
             seen.add(key)
+        if not any(b.requests_per_s > 0 for b in self.demand):
+            raise ValueError(
+                "demand: every bucket asks 0 requests/s; accepted: at least one bucket > 0 "
+                "(a plan sizes a fleet for traffic)"
+            )
         return self
 
 

@@ -55,6 +55,13 @@ def _bounded(low: float | None = None, high: float | None = None, strict: bool =
     )
 
     def check(value: Number) -> Number:
+        # A lognormal's tails are unbounded above and reach toward 0 below: a share would
+        # draw values over 1, a PUE values under 1 (P5 and P95 bound only 90% of draws).
+        if isinstance(value, Range) and value.kind == "lognormal" and (high or low):
+            raise ValueError(
+                f"a lognormal range draws past {accepted} in its tails; accepted: a "
+                "triangular {low, mode, high} or uniform {low, high} range"
+            )
         values = (value.low, value.high) if isinstance(value, Range) else (value,)
         for v in values:
             too_low = low is not None and (v <= low if strict else v < low)

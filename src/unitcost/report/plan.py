@@ -16,6 +16,7 @@ from rich.text import Text
 
 from unitcost.catalog import Figure, cite
 from unitcost.economics.plan import Plan
+from unitcost.report.tables import number
 
 __all__ = ["plan_dict", "plan_view"]
 
@@ -93,7 +94,7 @@ def plan_view(p: Plan, context: dict[str, Figure] | None = None) -> RenderableTy
             f"{k.it_mw * 24 * f.wue_l_per_kwh:,.1f}",
             f"{k.facility_mw * 24 * f.carbon_g_per_kwh / 1000:,.2f}",
         )
-    cap = f" of {f.power_cap_mw:g} MW cap" if f.power_cap_mw is not None else ""
+    cap = f" of {number(f.power_cap_mw, 6)} MW cap" if f.power_cap_mw is not None else ""
     power.add_row(
         "total" + cap,
         f"{p.total('facility_mw'):,.3f}",

@@ -19,7 +19,7 @@ from rich.text import Text
 
 from unitcost.economics.breakdown import as_float
 from unitcost.economics.scenario import MonteCarlo, Result, TornadoBar
-from unitcost.report.fit import WIDTH, fit_table, usage_table, usd_column, wrap_note
+from unitcost.report.fit import WIDTH, fit_table, plural, usage_table, usd_column, wrap_note
 from unitcost.report.model import fmt_usd
 
 __all__ = [
@@ -251,7 +251,7 @@ def estimate_view(result: Result, *, wide: bool = False) -> RenderableType:
 def percentile_table(mc: MonteCarlo, *, wide: bool = False) -> RenderableType:
     rows = [[output_label(name), *_percentiles(name, p)] for name, p in mc.percentiles().items()]
     return fit_table(
-        f"Monte-Carlo: {mc.samples:,} draws, seed {mc.seed}",
+        f"Monte-Carlo: {plural(mc.samples, 'draw')}, seed {mc.seed}",
         [("output", None), ("P5", None), ("P50", None), ("P95", None)],
         rows,
         wide=wide,

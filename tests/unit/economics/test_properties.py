@@ -110,9 +110,9 @@ def test_the_same_seed_gives_identical_monte_carlo_results(seed: int) -> None:
             "deployments": {
                 "d": {
                     "self_hosted": self_hosted(
-                        lease_usd_per_hour={"low": 1.5, "mode": 2.5, "high": 4.0},
+                        lease_usd_per_hour={"dist": "lognormal", "low": 1.5, "high": 4.0},
                         utilisation={"low": 0.2, "high": 0.8},
-                        pue={"dist": "lognormal", "low": 1.1, "high": 1.8},
+                        pue={"low": 1.1, "mode": 1.3, "high": 1.8},
                     )
                 }
             },

@@ -51,6 +51,17 @@ def base(**deployment: object) -> dict[str, object]:
             base(list_price={"input_usd_per_m": 1}),
             r"deployments\.d\.list_price\.output_usd_per_m: Field required",
         ),
+        (  # a share drawn from a lognormal went over 1 in ~2.5% of draws
+            base(
+                self_hosted={
+                    "accelerator": "H100-SXM",
+                    "model": "llama-3.1-8b",
+                    "lease_usd_per_hour": 2.0,
+                    "utilisation": {"dist": "lognormal", "low": 0.3, "high": 0.9},
+                }
+            ),
+            r"utilisation.*a lognormal range draws past a number in \(0, 1\] in its tails",
+        ),
         (
             base(
                 list_price={"input_usd_per_m": 1, "output_usd_per_m": 1},
