@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 from tests.conftest import TENANT_KEYS, fake_deployment, llama_deployment
+from tests.unit.test_cli import run
 from unitcost.bench import BenchConfig, run_bench
 from unitcost.bench.costing import Pricing
 from unitcost.bench.metrics import parse_slo
@@ -81,12 +81,7 @@ def test_gateway_ledger_tokens_equal_the_bench_counts(
 
 def test_cli_unreachable_url_and_failing_server(run_gateway, fake_upstream, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "unitcost", "bench", *args],
-            text=True,
-            capture_output=True,
-            timeout=120,
-        )
+        return run("bench", *args)
 
     down = cli(
         "http://127.0.0.1:9/v1", "--model", "m", "--concurrency", "1", "--out", str(tmp_path)
@@ -116,13 +111,7 @@ def test_cli_unreachable_url_and_failing_server(run_gateway, fake_upstream, tmp_
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "unitcost", "bench", *args],
-        text=True,
-        capture_output=True,
-        timeout=120,
-        env={"COLUMNS": "80", "PATH": ""},
-    )
+    return run("bench", *args)
 
 
 def test_a_200_that_is_not_an_answer_is_an_error_and_a_stall_ends(
