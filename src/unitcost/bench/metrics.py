@@ -10,7 +10,6 @@ Goodput counts only requests that met every per-request SLO bound.
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -36,7 +35,7 @@ def parse_slo(text: str | None) -> SLO:
     for item in text.split(","):
         match = re.fullmatch(
             r"\s*(ttft|itl|tpot|e2e)_(p50|p90|p95|p99|mean)\s*=\s*"
-            r"(-?[0-9.]+)\s*(ms|s|us|µs)\s*",
+            r"(-?[0-9]+(?:\.[0-9]*)?|-?\.[0-9]+)\s*(ms|s|us|µs)\s*",
             item,
         )
         if match is None:
@@ -46,10 +45,7 @@ def parse_slo(text: str | None) -> SLO:
                 "(e.g. ttft_p95=500ms,itl_p95=50ms)"
             )
         metric, pct, value, unit = match.groups()
-        try:
-            seconds = float(value) * _UNITS[unit]
-        except ValueError:
-            seconds = math.nan
+        seconds = float(value) * _UNITS[unit]
         if not seconds > 0:  # no latency is zero or less: such a target can never be met
             raise InputError(
                 f"--slo: {item.strip()!r} sets a target that is not positive; accepted: a "

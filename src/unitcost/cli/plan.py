@@ -39,10 +39,14 @@ def ledger_demand(
 
     first, last = _day("--since", since), _day("--until", until)
     if last < first:
-        raise InputError("--until: is before --since; accepted: a period of at least one day")
+        raise InputError(
+            f"--until: {until} is before --since {since}; accepted: a period of at least one day"
+        )
     start = datetime.combine(first, datetime.min.time(), UTC).timestamp()
     end = datetime.combine(last + timedelta(days=1), datetime.min.time(), UTC).timestamp()
-    store = open_store(url)
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
+        raise InputError(f"--ledger: {url} does not exist; accepted: an existing ledger")
+    store = open_store(url)  # (SQLite would create an empty file and plan for no traffic)
     try:
         rows = [
             (r.ts, r.prompt_tokens, r.completion_tokens)
@@ -105,6 +109,8 @@ def plan_cmd(
         update={"facility": facility, **({"max_load": max_load} if max_load is not None else {})}
     )
     inputs = plan_inputs(spec)
+    if ledger is None and (since or until or deployment):
+        raise InputError("--since, --until and --deployment choose ledger rows; give --ledger")
     if ledger is not None:
         if since is None or until is None:
             raise InputError("--ledger: give --since and --until (YYYY-MM-DD) for the period")

@@ -176,18 +176,28 @@ def _facility(cat: Catalog, spec: FacilitySpec) -> Facility:
 def _candidate(cat: Catalog, spec: PlanSpec, i: int, c: CandidateSpec) -> Candidate:
     where = f"candidates[{i}]"
     try:
-        acc, model = cat.accelerator(c.accelerator), cat.model(spec.model)
+        model = cat.model(spec.model)
     except CatalogLookupError as exc:
-        raise InputError(f"{where}: {exc.message}") from None
+        raise InputError(f"model: {exc.message}") from None
+    try:
+        acc = cat.accelerator(c.accelerator)
+    except CatalogLookupError as exc:
+        raise InputError(f"{where}.accelerator: {exc.message}") from None
     if c.lease_usd_per_hour is not None:
         hourly, source = c.lease_usd_per_hour, f"lease ${c.lease_usd_per_hour:g}/h"
     elif c.purchase_usd is not None:
         annual = c.purchase_usd * float(capital_recovery(c.cost_of_capital, c.lifetime_years))
         hourly = annual / HOURS_PER_YEAR
-        source = f"${c.purchase_usd:,.0f} over {c.lifetime_years:g} y at {c.cost_of_capital:g}"
+        source = (
+            f"${c.purchase_usd:,.0f} bought, over {c.lifetime_years:g} y at "
+            f"{c.cost_of_capital * 100:g}% cost of capital"
+        )
     elif acc.rental_usd_per_hour is not None:
         hourly = acc.rental_usd_per_hour.mid
-        source = f"catalog rental midpoint ${hourly:g}/h ({acc.rental_usd_per_hour.as_of})"
+        source = (
+            f"catalog rental midpoint ${hourly:g}/h ({acc.rental_usd_per_hour.as_of}; the plan "
+            "gave no lease_usd_per_hour or purchase_usd)"
+        )
     else:
         raise InputError(f"{where}: give lease_usd_per_hour or purchase_usd for {acc.name}")
     watts = c.power_watts or acc.tdp_watts

@@ -119,6 +119,9 @@ def plan_view(p: Plan, context: dict[str, Figure] | None = None) -> RenderableTy
         "carbon_g_per_kwh": f"{f.carbon_g_per_kwh:g} gCO2/kWh",
     }
     lines.extend(f"{shown.get(k, k)}: {v}" for k, v in f.sources)
+    # what each chosen kind costs an hour, and from where (a catalog midpoint when the
+    # plan gave no lease or purchase price)
+    lines.extend(f"{k.kind.name} priced at {k.kind.cost_source}" for k in p.kinds)
     lines.extend(_context(p, context or {}))
     lines.append(f"solved in {p.solve_s:.2f} s (HiGHS via scipy.optimize.milp)")
     parts.extend(Text(line, overflow="fold") for line in lines)

@@ -32,6 +32,8 @@ def test_plan_prints_the_mix_what_binds_and_fits_80_columns() -> None:
     assert "least-cost mix: 9,800.0 req/s in 4 buckets" in proc.stdout
     assert "power-bound: the 9 MW cap" in proc.stdout
     assert "of the 415 TWh all data centres used in" in " ".join(proc.stdout.split())
+    # each chosen kind says what it costs and from where (it was in --json only)
+    assert "H200×1 fp8 trtllm priced at $32,000 bought, over 4 y at 8% cost" in proc.stdout
     assert fits_80(proc.stdout)
 
 
@@ -50,7 +52,11 @@ def test_a_bad_plan_file_names_the_field(tmp_path: Path) -> None:
     )
     proc = run("plan", str(bad))
     assert proc.returncode == 2
-    assert proc.stderr.startswith("error: candidates[0]: unknown accelerator 'H1000'")
+    assert proc.stderr.startswith("error: candidates[0].accelerator: unknown accelerator 'H1000'")
+    # an unknown model is the plan's `model`, not its first candidate's fault
+    bad.write_text(bad.read_text().replace("llama-3.1-8b", "gpt-9").replace("H1000", "H100-SXM"))
+    proc = run("plan", str(bad))
+    assert proc.returncode == 2 and proc.stderr.startswith("error: model: unknown model 'gpt-9'")
 
 
 def test_the_demand_can_come_from_a_ledger_period(tmp_path: Path) -> None:
@@ -117,3 +123,14 @@ def test_estimate_refuses_weights_that_cannot_fit_and_prints_the_chosen_batch() 
     assert "estimate: batch " in ok.stdout and "energy not added" in ok.stdout
     bad = run(*v3, "--accelerator", "H200", "--lease-includes-power", "maybe")
     assert bad.returncode == 2 and "--lease-includes-power: 'maybe'" in bad.stderr
+
+
+def test_ledger_flags_need_a_ledger_that_exists(tmp_path: Path) -> None:
+    """They were ignored without --ledger, and a missing SQLite file was created empty."""
+    plan = str(FLEET)
+    proc = run("plan", plan, "--until", "2026-01-01")
+    assert proc.returncode == 2 and "choose ledger rows; give --ledger" in proc.stderr
+    missing = tmp_path / "none.db"
+    proc = run("plan", plan, "--ledger", f"sqlite:///{missing}", "--since", "2026-01-01",
+               "--until", "2026-01-31")  # fmt: skip
+    assert proc.returncode == 2 and "does not exist" in proc.stderr and not missing.exists()
