@@ -60,6 +60,11 @@ def test_a_zero_efficiency_is_refused_not_divided_by(flag: str) -> None:
     assert line.startswith(f"error: {flag}: 0 is out of bounds") and "(0, 1]" in line
 
 
+def test_a_batch_under_one_sequence_is_refused() -> None:
+    line = fails_cleanly(*SELF_HOSTED, "2.49", "--batch-size", "0.5")
+    assert line.startswith("error: --batch-size: 0.5 is out of bounds; accepted: a number ≥ 1")
+
+
 def test_a_route_between_a_model_and_itself_is_refused(tmp_path: Path) -> None:
     outcomes = tmp_path / "o.csv"
     outcomes.write_text("prompt,W\nhi,1\n")

@@ -146,7 +146,7 @@ class SelfHostedSpec(_Spec):
     #: serving software (trtllm, vllm, sglang, gpt-fast, ...): picks calibrated efficiencies
     stack: str | None = None
     #: none: the batch with the most throughput that fits memory and the TPOT SLO
-    batch_size: Positive | None = None
+    batch_size: AtLeastOne | None = None  # sequences in flight: at least one
     tpot_slo_ms: Positive | None = None
     #: none: calibrated for the accelerator's vendor, the precision and the stack
     # efficiencies divide a throughput's ideal: zero would price a token at infinity

@@ -26,7 +26,8 @@ def _table(title: str, columns: list[str]) -> Table:
         title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False
     )
     for i, name in enumerate(columns):
-        t.add_column(name, justify="left" if i == 0 else "right", no_wrap=True)
+        # a figure too wide for 80 columns folds onto a second line; it is never cut short
+        t.add_column(name, justify="left" if i == 0 else "right", overflow="fold")
     return t
 
 

@@ -1,6 +1,7 @@
 """`unitcost plan`, `calibration` and `estimate` as a user meets them: real processes."""
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -134,3 +135,10 @@ def test_ledger_flags_need_a_ledger_that_exists(tmp_path: Path) -> None:
     proc = run("plan", plan, "--ledger", f"sqlite:///{missing}", "--since", "2026-01-01",
                "--until", "2026-01-31")  # fmt: skip
     assert proc.returncode == 2 and "does not exist" in proc.stderr and not missing.exists()
+
+
+def test_a_figure_too_wide_folds_and_is_never_cut() -> None:
+    proc = run("plan", str(FLEET), "--usd-per-mwh", "1e12")
+    assert proc.returncode == 0, proc.stderr
+    mix = proc.stdout.split("power and footprint")[0]  # (source citations are cut on purpose)
+    assert "…" not in mix and re.search(r"-\d{8,}", mix) and fits_80(proc.stdout)
