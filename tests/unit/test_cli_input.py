@@ -211,6 +211,17 @@ def test_a_catalog_entry_reads_as_figures_not_python() -> None:
     assert "low: $25,000.00" in proc.stdout
 
 
+def test_a_facility_preset_shows_its_figures_and_sources() -> None:
+    """A preset names rows of the facility tables; only the row names were shown."""
+    from unitcost.catalog import load_catalog
+
+    proc = run("catalog", "hyperscale-us")
+    assert proc.returncode == 0, proc.stderr
+    pue = load_catalog().figure("pue", "hyperscale")
+    assert f"{pue.value:g} (hyperscale; {pue.source[:20]}" in proc.stdout
+    assert "/kWh (us-industrial;" in proc.stdout and "gCO2/kWh (us;" in proc.stdout
+
+
 def test_a_source_line_never_shows_scientific_notation() -> None:
     proc = run("estimate", "--scenario", str(EXAMPLES / "llama-70b-h100-fleet.yaml"))
     assert proc.returncode == 0, proc.stderr

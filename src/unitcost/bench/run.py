@@ -63,9 +63,14 @@ def check_reachable(url: str, api_key: str | None) -> None:
     headers = {"authorization": f"Bearer {api_key}"} if api_key else {}
     try:
         httpx.get(url.rstrip("/") + "/models", headers=headers, timeout=10.0)
-    except httpx.HTTPError as exc:
+    except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
         raise UpstreamError(
             f"cannot reach {url} ({exc.__class__.__name__}); is the server up?"
+        ) from None
+    except httpx.HTTPError as exc:  # it answered, but not as HTTP should: a broken server
+        raise UpstreamError(
+            f"{url} answered GET /models with a broken response ({exc.__class__.__name__}: "
+            f"{exc}); is it an OpenAI-compatible server?"
         ) from None
 
 

@@ -297,7 +297,7 @@ def catalog_cmd(
     """What the catalog knows, or one entry with every figure and its source."""
     from rich.table import Table
 
-    from unitcost.catalog import load_catalog
+    from unitcost.catalog import cite, load_catalog
 
     cat = load_catalog()
     if name is None:
@@ -319,9 +319,20 @@ def catalog_cmd(
         known = [*cat.accelerators, *cat.models, *cat.presets]
         raise InputError(f"catalog: unknown {name!r}; the catalog knows: {', '.join(known)}")
     table = Table(title=name, title_justify="left", show_header=False)
+    preset = find == cat.facility
     for key, value in entry.model_dump().items():
+        if preset:  # a preset names rows of the facility tables: show their figures
+            figure = cat.figure(key, value)
+            unit = _FACILITY_UNITS.get(key, "")
+            shown = f"${figure.value:g}{unit}" if "usd" in key else f"{figure.value:g}{unit}"
+            table.add_row(key, f"{shown} ({value}; {cite(figure.source, 80)})")
+            continue
         table.add_row(key, _catalog_cell(value, money=key.endswith("_usd") or "_usd_" in key))
     out.print(table)
+
+
+_FACILITY_UNITS = {"wue_l_per_kwh": " L/kWh", "electricity_usd_per_kwh": "/kWh",
+                   "carbon_g_per_kwh": " gCO2/kWh"}  # fmt: skip
 
 
 def _catalog_cell(value: Any, money: bool = False) -> str:
@@ -344,8 +355,9 @@ def _catalog_cell(value: Any, money: bool = False) -> str:
 def calibration(
     as_json: Annotated[bool, typer.Option("--json", help="every point with its note")] = False,
 ) -> None:
-    """Every published point behind the efficiencies: its source, the model's figure, the
-    residual, and the error on the points held out of the fit."""
+    """Every published point behind the efficiencies, its residual and the held-out error.
+
+    Each point's source, the model's figure beside it, and the error on held-out points."""
     from unitcost.economics.calibration import calibrate, previous_defaults_error
     from unitcost.report.calibration import calibration_dict, calibration_view
 

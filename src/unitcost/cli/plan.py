@@ -81,8 +81,9 @@ def plan_cmd(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Least-cost integer mix of candidate accelerators: count, utilisation, tokens/day,
-    $/1M tokens, MW, energy, water, carbon and margin per kind, and what binds."""
+    """Least-cost integer mix of candidate accelerators for a demand, and what binds.
+
+    Per kind: count, utilisation, tokens/day, $/1M tokens, MW, energy, water, carbon, margin."""
     from dataclasses import replace
 
     from unitcost.economics.plan import plan

@@ -9,6 +9,7 @@ no less (point estimates), and on at least one of the two the paired interval of
 on the same items (Newcombe's for 0/1 quality, the paired bootstrap otherwise) excludes
 zero. A variant that is only worse by point
 estimates is *not* dominated: the data cannot tell them apart, and the report says "tied".
+A variant whose every call failed is on no frontier and dominates nothing.
 
 **A router against the line between its members.** Sending a random share t of queries to
 the strong model and the rest to the weak one costs (1 − t)·c_w + t·c_s and scores
@@ -28,7 +29,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from unitcost.errors import InputError
-from unitcost.evals.results import TaskResult, compare
+from unitcost.evals.results import TaskResult, VariantResult, compare
 from unitcost.evals.statistics import Interval, Resampler
 
 __all__ = ["FrontierPoint", "ItemOutcomes", "MixComparison", "beats_random_mix", "frontier"]
@@ -43,20 +44,24 @@ class FrontierPoint:
     quality: Interval
     dominated_by: list[str] = field(default_factory=list)
     tied_with: list[str] = field(default_factory=list)  # better by point only
+    failed: bool = False  # every call failed: no answer to stand on
 
     @property
     def on_frontier(self) -> bool:
-        return not self.dominated_by
+        return not self.dominated_by and not self.failed
 
 
 def frontier(task: TaskResult) -> list[FrontierPoint]:
     """Every variant of a task, with who dominates it (intervals separated) or ties it."""
     points = {
-        name: FrontierPoint(name, r.cost_per_task, r.quality) for name, r in task.variants.items()
+        name: FrontierPoint(name, r.cost_per_task, r.quality, failed=_failed(r))
+        for name, r in task.variants.items()
     }
     for a_name, a in task.variants.items():
         for b_name, b in task.variants.items():
-            if a_name == b_name or not a.n or not b.n:
+            # a variant whose every call failed costs nothing and scores 0: it dominates
+            # nothing (a working variant that scores 0 is not beaten by a broken one)
+            if a_name == b_name or not a.n or not b.n or points[b_name].failed:
                 continue
             if not (
                 b.cost_per_task.point <= a.cost_per_task.point
@@ -72,6 +77,10 @@ def frontier(task: TaskResult) -> list[FrontierPoint]:
             better = diff.quality_diff.low > 0 or diff.cost_diff.high < 0
             (points[a_name].dominated_by if better else points[a_name].tied_with).append(b_name)
     return list(points.values())
+
+
+def _failed(r: VariantResult) -> bool:
+    return r.errors > 0 and len(r.latency_ms) == 0  # latencies are of answered samples
 
 
 @dataclass(frozen=True)

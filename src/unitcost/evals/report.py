@@ -90,6 +90,7 @@ class Report:
                             "on_frontier": p.on_frontier,
                             "dominated_by": p.dominated_by,
                             "tied_with": p.tied_with,
+                            "failed_every_call": p.failed,
                         }
                         for p in t.frontier
                     ],

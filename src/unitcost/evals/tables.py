@@ -127,7 +127,9 @@ def _verdict_rows(t: TaskReport) -> list[str]:
     on = [t.letters[p.variant] for p in t.frontier if p.on_frontier]
     lines = [f"frontier (dominated only where intervals separate): {', '.join(on)}"]
     for p in t.frontier:
-        if p.dominated_by:
+        if p.failed:
+            lines.append(f"  {t.letters[p.variant]} failed every call: not on the frontier")
+        elif p.dominated_by:
             by = ", ".join(t.letters[b] for b in p.dominated_by)
             lines.append(f"  {t.letters[p.variant]} is dominated by {by}")
         elif p.tied_with:

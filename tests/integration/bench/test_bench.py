@@ -146,3 +146,10 @@ def test_impossible_targets_and_prices_are_refused(fake_upstream) -> None:  # ty
     ):
         proc = _cli(*args, *extra)
         assert proc.returncode == 2 and message in proc.stderr, proc.stderr
+
+
+def test_a_server_that_answers_brokenly_is_not_called_down(fake_upstream) -> None:  # type: ignore[no-untyped-def]
+    fake_upstream.behaviour.truncate_body = 5  # every JSON body cut after 5 bytes
+    proc = _cli(fake_upstream.url, "--model", "fake", "--concurrency", "1")
+    assert proc.returncode == 1 and "answered GET /models with a broken response" in proc.stderr
+    assert "is the server up" not in proc.stderr

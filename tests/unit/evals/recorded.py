@@ -22,9 +22,11 @@ def recorded_run(
     models: dict[str, str] | None = None,
     name: str = "t",
     teachers: dict[str, str] | None = None,
+    failing: frozenset[str] = frozenset(),
 ) -> tuple[Task, EvalRun]:
     """A task of len(scores) items; variant v answered item i right when scores[i] == 1,
-    at costs[i] nano-dollars. The run is read back offline, as `unitcost eval score` does."""
+    at costs[i] nano-dollars; every call of a `failing` variant is an error. The run is read
+    back offline, as `unitcost eval score` does."""
     n = len(next(iter(outcomes.values()))[0])
     folder.mkdir(parents=True, exist_ok=True)
     data = folder / "items.jsonl"
@@ -47,6 +49,20 @@ def recorded_run(
     for job in plan_jobs([task]):
         scores, costs = outcomes[job.variant.name]
         i = int(job.item["id"][1:])
+        if job.variant.name in failing:
+            log.add(
+                Sample(
+                    job.key,
+                    task.name,
+                    job.variant.name,
+                    job.item["id"],
+                    job.epoch,
+                    job.variant.model,
+                    status="error",
+                    error="upstream answered 500",
+                )
+            )
+            continue
         log.add(
             Sample(
                 job.key,

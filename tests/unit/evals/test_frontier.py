@@ -34,6 +34,20 @@ def test_dominated_only_when_the_paired_interval_separates(tmp_path: Path) -> No
     assert points["nearly"].on_frontier and "good" in points["nearly"].tied_with
 
 
+def test_a_variant_whose_every_call_failed_dominates_nothing(tmp_path: Path) -> None:
+    """It costs nothing and scores 0: a working variant that also scores 0 was reported as
+    dominated by it, and the broken one stood on the frontier."""
+    n = 40
+    _, run = recorded_run(
+        tmp_path / "f",
+        {"working": ([0] * n, [1000] * n), "broken": ([0] * n, [0] * n)},
+        failing=frozenset({"broken"}),
+    )
+    points = {p.variant: p for p in frontier(summarise(run, resamples=300)[0])}
+    assert points["working"].on_frontier and not points["working"].dominated_by
+    assert points["broken"].failed and not points["broken"].on_frontier
+
+
 def _line_at(weak: tuple[float, float], strong: tuple[float, float], cost: float) -> float:
     t = (cost - weak[0]) / (strong[0] - weak[0])
     return weak[1] + t * (strong[1] - weak[1])
