@@ -49,20 +49,18 @@ def recorded_run(
     for job in plan_jobs([task]):
         scores, costs = outcomes[job.variant.name]
         i = int(job.item["id"][1:])
-        if job.variant.name in failing:
-            log.add(
-                Sample(
-                    job.key,
-                    task.name,
-                    job.variant.name,
-                    job.item["id"],
-                    job.epoch,
-                    job.variant.model,
-                    status="error",
-                    error="upstream answered 500",
-                )
-            )
-            continue
+        outcome: dict[str, object] = (
+            {"status": "error", "error": "upstream answered 500"}
+            if job.variant.name in failing
+            else {
+                "answer": "yes" if scores[i] else "no",
+                "cost_nanos": costs[i],
+                "prompt_tokens": 10,
+                "completion_tokens": 5,
+                "latency_ms": 100.0 + i,
+                "cost_source": "test",
+            }
+        )
         log.add(
             Sample(
                 job.key,
@@ -71,12 +69,7 @@ def recorded_run(
                 job.item["id"],
                 job.epoch,
                 job.variant.model,
-                answer="yes" if scores[i] else "no",
-                cost_nanos=costs[i],
-                prompt_tokens=10,
-                completion_tokens=5,
-                latency_ms=100.0 + i,
-                cost_source="test",
+                **outcome,  # type: ignore[arg-type]
             )
         )
     return task, run_eval([task], RunOptions(out=folder / "out", offline=True))
