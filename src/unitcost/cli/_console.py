@@ -17,7 +17,6 @@ __all__ = [
     "app",
     "check_number",
     "err",
-    "finite",
     "log_to_console",
     "out",
     "say",
@@ -73,21 +72,21 @@ def log_to_console() -> None:
         logger.propagate = False
 
 
-def finite(value: Any) -> Any:
+def _finite(value: Any) -> Any:
     """JSON has no NaN or infinity: a figure that is undefined (a margin on no revenue) is
     null, so strict parsers read every `--json` output."""
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, dict):
-        return {k: finite(v) for k, v in value.items()}
+        return {k: _finite(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [finite(v) for v in value]
+        return [_finite(v) for v in value]
     return value
 
 
 def say_json(value: Any) -> None:
     """A command's `--json` answer on stdout."""
-    out.print_json(json.dumps(finite(value), allow_nan=False))
+    out.print_json(json.dumps(_finite(value), allow_nan=False))
 
 
 def show(table: RenderableType, wide: bool) -> None:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from unitcost.cli._console import app, check_number, err, out, show
+from unitcost.cli._console import app, check_number, err, say, show
 
 
 @app.command()
@@ -152,31 +152,27 @@ def bench(
     # the results on stdout (a file or a pipe gets them); progress and failures on stderr
     show(results_table(report.levels, targets, report.chosen, wide=wide), wide)
 
-    def note(text: str) -> None:
-        out.print(text, highlight=False, markup=False)
-
     if any(s.tokens_estimated for s in report.levels):
-        note("* tokens counted with the tokenizer: the server sent no usage")
+        say("* tokens counted with the tokenizer: the server sent no usage")
     if pricing is None:
-        note(
+        say(
             "not priced: give --hardware (and --lease-usd-per-hour), --usd-per-hour or "
             "--scenario to convert throughput into $/1K tokens"
         )
     else:
-        note(f"priced by: {pricing.source}")
+        say(f"priced by: {pricing.source}")
     for s in report.levels:
         if s.energy and not s.energy.get("measured"):
-            note(f"energy: {s.energy['note']}")
+            say(f"energy: {s.energy['note']}")
             break
     if targets:
-        note(f"cheapest level meeting the SLO: {report.chosen or 'none'}")
-    note(f"wrote {', '.join(str(p) for p in report.outputs)}")
+        say(f"cheapest level meeting the SLO: {report.chosen or 'none'}")
+    say(f"wrote {', '.join(str(p) for p in report.outputs)}")
     failed = [s for s in report.levels if s.errors]
     if failed:
-        err.print(
+        say(
             f"error: {failed[0].errors} of {failed[0].requests} requests failed at "
             f"{failed[0].label}; results were still written",
-            highlight=False,
-            markup=False,
+            stderr=True,
         )
         raise typer.Exit(1)

@@ -297,7 +297,7 @@ def catalog_cmd(
     """What the catalog knows, or one entry with every figure and its source."""
     from rich.table import Table
 
-    from unitcost.catalog import cite, load_catalog
+    from unitcost.catalog import Facility, cite, load_catalog
 
     cat = load_catalog()
     if name is None:
@@ -319,7 +319,7 @@ def catalog_cmd(
         known = [*cat.accelerators, *cat.models, *cat.presets]
         raise InputError(f"catalog: unknown {name!r}; the catalog knows: {', '.join(known)}")
     table = Table(title=name, title_justify="left", show_header=False)
-    preset = find == cat.facility
+    preset = isinstance(entry, Facility)
     for key, value in entry.model_dump().items():
         if preset:  # a preset names rows of the facility tables: show their figures
             figure = cat.figure(key, value)

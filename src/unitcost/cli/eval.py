@@ -120,21 +120,12 @@ def run_cmd(
     seed: Annotated[int, typer.Option(min=0)] = 0,
 ) -> None:
     """Ask every variant every item through the gateway (answers in the log are reused)."""
-    from unitcost.errors import InputError
-    from unitcost.evals.gates import parse_gate
+    from unitcost.evals.gates import check_variants, parse_gate
     from unitcost.evals.runner import RunOptions, run_eval
 
     loaded = _tasks(tasks, limit)
-    # a gate naming no variant of the run fails now, not after the run has been paid for
-    known = {v.name for t in loaded for v in t.variants if not variant or v.name in variant}
-    for g in gate or []:
-        parsed = parse_gate(g)
-        for name in (parsed.variant, parsed.minus):
-            if name is not None and name not in known:
-                raise InputError(
-                    f"--gate {g!r}: no variant {name!r} in this run; variants: "
-                    f"{', '.join(sorted(known))}"
-                )
+    asked = {v.name for t in loaded for v in t.variants if not variant or v.name in variant}
+    check_variants([parse_gate(g) for g in gate or []], asked)
     out.mkdir(parents=True, exist_ok=True)  # before the gateway starts, which writes there
     options = RunOptions(
         out=out,

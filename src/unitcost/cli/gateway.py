@@ -10,7 +10,7 @@ import typer
 
 from unitcost.cli._console import app, out, say, say_json, show
 from unitcost.errors import InputError
-from unitcost.ledger.record import GROUPS
+from unitcost.ledger.record import GROUPS, parse_groups
 
 
 @app.command()
@@ -55,7 +55,7 @@ def usage(
 
     if per not in ("1M", "1K"):
         raise InputError(f"--per: {per!r}; accepted: 1M, 1K")
-    groups = list(dict.fromkeys(g for g in group_by.split(",") if g))  # each column once
+    groups = parse_groups(group_by)
     if not groups:
         raise InputError(f"--group-by: {group_by!r} names no column; accepted: {', '.join(GROUPS)}")
     Period(since, until)  # bad or reversed dates fail before the ledger is opened

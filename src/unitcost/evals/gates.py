@@ -39,6 +39,7 @@ __all__ = [
     "Gate",
     "GateOutcome",
     "check_gates",
+    "check_variants",
     "exit_code",
     "junit_xml",
     "parse_gate",
@@ -177,6 +178,18 @@ def _status(gate: Gate, v: Interval) -> str:
         return "pass"
     wrong_side = v.high < gate.threshold if gate.op in (">=", ">") else v.low > gate.threshold
     return "fail" if wrong_side else "inconclusive"
+
+
+def check_variants(gates: list[Gate], variants: set[str]) -> None:
+    """Before a run: every variant a gate names is one the run will ask, so a typo fails
+    before anything is paid for (check_gates, after the run, needs them in one task)."""
+    for gate in gates:
+        for name in (gate.variant, gate.minus):
+            if name is not None and name not in variants:
+                raise InputError(
+                    f"--gate {gate.text!r}: no variant {name!r} in this run; variants: "
+                    f"{', '.join(sorted(variants))}"
+                )
 
 
 def check_gates(gates: list[Gate], results: list[TaskResult]) -> list[GateOutcome]:

@@ -50,7 +50,7 @@ from unitcost.gateway.settings import GatewaySettings
 from unitcost.gateway.stages.record import Recorder
 from unitcost.guard import Guard
 from unitcost.ledger.journal import Journal, recover
-from unitcost.ledger.record import GROUPS
+from unitcost.ledger.record import GROUPS, parse_groups
 from unitcost.ledger.store import open_store
 from unitcost.ledger.writer import LedgerWriter
 from unitcost.report.dashboard import Dashboard, dashboard_app
@@ -309,7 +309,7 @@ class Gateway:
             raise InputError(
                 f"{unknown[0]}: unknown parameter; accepted: group_by, tenant, since, until"
             )
-        group_by = list(dict.fromkeys(g for g in query.get("group_by", "tenant").split(",") if g))
+        group_by = parse_groups(query.get("group_by", "tenant"))
         tenant = query.get("tenant")
         if not reader.admin:
             if tenant is not None and tenant != reader.tenant:

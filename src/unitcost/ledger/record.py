@@ -33,6 +33,7 @@ __all__ = [
     "UsageRecord",
     "nanos_to_usd",
     "new_id",
+    "parse_groups",
     "usd_to_nanos",
 ]
 
@@ -174,3 +175,9 @@ GROUPS = (
     "status",
     "day",
 )
+
+
+def parse_groups(text: str) -> list[str]:
+    """`tenant,feature,tenant` → ["tenant", "feature"]: a comma list, each column once (the
+    store checks the names; a column named twice would be grouped twice)."""
+    return list(dict.fromkeys(g for g in text.split(",") if g))

@@ -125,7 +125,7 @@ class _SQLStore:
     ) -> list[dict[str, Any]]:
         _check_groups(group_by)
         _check_days(since, until)
-        group_by = list(dict.fromkeys(group_by))  # a column named twice is grouped once
+        group_by = list(dict.fromkeys(group_by))  # any caller's repeat is grouped once
         where, args = self._where(tenant, since, until)
         cols = ", ".join(group_by)
         sql = f"SELECT {cols + ', ' if cols else ''}{_TOTALS} FROM usage{where}"

@@ -22,7 +22,7 @@ from numpy.typing import NDArray
 
 from unitcost.ledger.queries import Cell
 from unitcost.report.inputs import Card
-from unitcost.report.model import Column, Table, rate_per_m, usd
+from unitcost.report.model import Column, Table, money, rate_per_m, usd
 
 __all__ = [
     "Agg",
@@ -208,7 +208,7 @@ def summary(cells: list[Cell], first: str | None, last: str | None) -> Table:
 
 def _show(v: Any) -> str:
     if isinstance(v, Decimal):
-        return Column("", "usd", 4 if abs(v) < 1 else 2).format(v)
+        return money(v)
     return "–" if v is None else str(v)
 
 

@@ -29,7 +29,7 @@ from unitcost.report import ledger_charts as charts
 from unitcost.report.charts import png_data_uri
 from unitcost.report.columnar import open_report_reader
 from unitcost.report.inputs import Card, ReportInputs, SettingsLike, inputs_from_settings
-from unitcost.report.model import Column, Table, fmt_usd, html_table, usd, write_csv
+from unitcost.report.model import Column, Table, html_table, money, usd, write_csv
 
 __all__ = ["LedgerReport", "Section", "build_ledger_report", "write_ledger_report"]
 
@@ -128,13 +128,11 @@ def _scorecard(
         name, agg = max(by_feature.items(), key=lambda kv: kv[1].cost_nanos)
         total = sum(v.cost_nanos for v in by_feature.values())
         share = f" ({agg.cost_nanos / total * 100:.0f}% of spend)" if total else ""
-        spent = usd(agg.cost_nanos)
         per = Column("", "usd", 6).format(usd(agg.cost_nanos // max(agg.requests, 1)))
         rows.append(
             [
                 "costliest feature, in total",
-                f"{name or '(none)'}: {fmt_usd(spent, 2 if spent >= 1 else 4)}{share}, "
-                f"{per}/request",
+                f"{name or '(none)'}: {money(usd(agg.cost_nanos))}{share}, {per}/request",
                 "ledger",
             ]
         )

@@ -27,6 +27,7 @@ __all__ = [
     "Table",
     "fmt_usd",
     "html_table",
+    "money",
     "pct",
     "rate_per_m",
     "usd",
@@ -60,6 +61,12 @@ def fmt_usd(value: Decimal | float | None, places: int = 2) -> str:
     q = d.quantize(Decimal(1).scaleb(-places))
     text = f"{abs(q):,.{places}f}"
     return f"-${text}" if q < 0 else f"${text}"
+
+
+def money(value: Decimal) -> str:
+    """A sum of money shown on its own: cents from $1 up, 4 places below (so $0.0030 saved is
+    not $0.00)."""
+    return fmt_usd(value, 4 if abs(value) < 1 else 2)
 
 
 def pct(value: float | None, places: int = 1) -> str:

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from tests.unit.evals.recorded import recorded_run
+from tests.unit.test_cli import run
 from unitcost.errors import InputError
-from unitcost.evals.gates import check_gates, exit_code, junit_xml, parse_gate
+from unitcost.evals.gates import check_gates, check_variants, exit_code, junit_xml, parse_gate
 from unitcost.evals.results import summarise
 
 
@@ -107,3 +108,16 @@ def test_junit_xml_has_one_case_per_subject_and_failures_marked(tmp_path: Path) 
     failed = [c.get("name") for c in cases if c.find("failure") is not None]
     assert failed == ["quality >= 0.8 [weak]"]
     assert suite.get("failures") == "1"
+
+
+def test_a_gate_naming_no_variant_of_the_run_fails_before_the_run(tmp_path: Path) -> None:
+    """check_gates found it only after every call had been made and paid for."""
+    gates = [parse_gate("quality(new) - quality(old) >= -0.02")]
+    check_variants(gates, {"new", "old", "other"})
+    with pytest.raises(InputError, match=r"no variant 'old' in this run; variants: new, other"):
+        check_variants(gates, {"new", "other"})
+    out = tmp_path / "out"
+    proc = run("eval", "run", "replay", "--limit", "1", "--gate", "quality(nope) >= 0.5",
+               "--out", str(out))  # fmt: skip
+    assert proc.returncode == 2 and "no variant 'nope' in this run" in proc.stderr
+    assert not (out / "samples.jsonl").exists()  # nothing was asked
