@@ -173,8 +173,10 @@ def write_outputs(
 
 def _plot(levels: list[LevelStats], slo: SLO) -> bytes:
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
 
     from unitcost.report.charts import png_bytes
+    from unitcost.report.tables import number
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
     x = [s.output_tokens_per_s for s in levels]
@@ -190,14 +192,18 @@ def _plot(levels: list[LevelStats], slo: SLO) -> bytes:
     left.set(
         xlabel="output tokens/s", ylabel="latency ms", title="throughput vs latency", yscale="log"
     )
+    # plain numbers on both axes: matplotlib would write 10⁻² ms and a "1e−6" offset
+    left.yaxis.set_major_formatter(FuncFormatter(lambda v, _: number(v, 3)))
     left.legend(fontsize=7)
     labels = [s.label for s in levels]
-    costs = [s.costs.get("usd_per_1k_output") or 0 for s in levels]
+    # per 1M tokens, as the table shows it: per 1K is a millionth of a dollar on fast servers
+    costs = [(s.costs.get("usd_per_1k_output") or 0) * 1000 for s in levels]
     colours = ["#4c9f70" if (not slo or s.meets(slo)) else "#c44e52" for s in levels]
     right.bar(labels, costs, color=colours)
+    right.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"${number(v, 3)}"))
     right.set(
-        ylabel="$ per 1K output tokens",
-        title="$/1K output tokens by load" + (" (green: meets SLO)" if slo else ""),
+        ylabel="$ per 1M output tokens",
+        title="$/1M output tokens by load" + (" (green: meets SLO)" if slo else ""),
     )
     right.tick_params(axis="x", rotation=45, labelsize=7)
     fig.tight_layout()
